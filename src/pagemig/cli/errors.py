@@ -1,0 +1,5 @@
+"""Errors the CLI reports as one line."""
+
+
+class CliError(Exception):
+    pass

@@ -1,0 +1,297 @@
+"""The simulated NUMA machine: the one owner of all model state.
+
+``Machine`` builds the physical side (nodes, zones, frames, per-CPU pagevecs,
+counters) and holds every piece of state the kernel model acts on; two
+machines never share anything.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from .mm.bug import KernelBug
+from .mm.fault_inject import FaultInjector, FaultRule
+from .mm.filemap import AddressSpace
+from .mm.invariants import check_machine
+from .mm.mmzone import (
+    LOCAL_DISTANCE,
+    MAX_NUMNODES,
+    NR_LRU_LISTS,
+    REMOTE_DISTANCE,
+    NodeState,
+    PglistData,
+    Zone,
+)
+from .mm.page import PAGE_SHIFT, PAGE_SIZE, Page
+from .mm.page_alloc import build_all_zonelists, setup_per_zone_wmarks
+from .mm.sched import Scheduler
+from .mm.trace import TraceBuffer
+from .mm.vmstat import NR_VM_EVENT_ITEMS
+from .units import format_size, parse_size
+
+# SPARSEMEM: struct pages live in per-section arrays created on first use.
+PFN_SECTION_SHIFT = 27 - PAGE_SHIFT  # SECTION_SIZE_BITS = 27 on x86-64
+PAGES_PER_SECTION = 1 << PFN_SECTION_SHIFT
+_SECTION_MASK = PAGES_PER_SECTION - 1
+
+
+class Machine:
+    """A NUMA machine: nodes with memory and CPUs, and the kernel state on them.
+
+    >>> m = Machine(nodes=2, node_memory="64MiB")
+    >>> m.nodes[1].node_present_pages
+    16384
+    """
+
+    def __init__(
+        self,
+        nodes: int = 1,
+        node_memory: int | str | Sequence[int | str] = "64MiB",
+        *,
+        cpus: int | Sequence[int] | None = None,
+        distances: Sequence[Sequence[int]] | None = None,
+        movable_memory: int | str | Sequence[int | str] = 0,
+        min_free_kbytes: int = 0,
+        seed: int = 0,
+    ) -> None:
+        nr_nodes = _validate_nr_nodes(nodes)
+        sizes = _per_node_sizes(node_memory, nr_nodes, "node_memory")
+        movable = _per_node_sizes(movable_memory, nr_nodes, "movable_memory")
+        for nid, (size, mov) in enumerate(zip(sizes, movable, strict=True)):
+            if mov > size:
+                raise ValueError(f"movable_memory of node {nid} ({format_size(mov)}) exceeds "
+                                 f"its memory ({format_size(size)})")
+        self.distances = _validate_distances(distances, nr_nodes)
+        self.cpu_to_node = _validate_cpus(cpus, nr_nodes)
+        if min_free_kbytes < 0:
+            raise ValueError(f"min_free_kbytes must not be negative, got {min_free_kbytes}")
+
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.scheduler: Scheduler | None = None
+        self.current_cpu = 0
+        self.vm_events = [0] * NR_VM_EVENT_ITEMS
+        self.mem_section: dict[int, list[Page | None]] = {}
+        self.page_waiters: dict[Page, int] = {}
+        self.pins: dict[Page, int] = {}
+        self.warnings: list[str] = []
+        self.trace = TraceBuffer(self.smp_processor_id)
+        self.faults = FaultInjector(self.rng)
+        self.swapper_space = AddressSpace(self, host=None)
+
+        self.nodes: list[PglistData] = []
+        start = 0
+        for nid in range(nr_nodes):
+            npages = sizes[nid] >> PAGE_SHIFT
+            self.nodes.append(PglistData(self, nid, start, npages, movable[nid] >> PAGE_SHIFT))
+            start += npages
+        self.max_pfn = start
+        self._node_starts = [node.node_start_pfn for node in self.nodes]
+        for cpu, nid in enumerate(self.cpu_to_node):
+            self.nodes[nid].cpus.append(cpu)
+        self.lru_add_pvecs: list[list[list[Page]]] = [
+            [[] for _ in range(NR_LRU_LISTS)] for _ in self.cpu_to_node
+        ]
+        build_all_zonelists(self)
+        setup_per_zone_wmarks(self, min_free_kbytes)
+
+    # --- topology -----------------------------------------------------------------------
+
+    @property
+    def nr_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def nr_cpus(self) -> int:
+        return len(self.cpu_to_node)
+
+    def node_distance(self, a: int, b: int) -> int:
+        return self.distances[a][b]
+
+    def cpu_to_node_id(self, cpu: int) -> int:
+        return self.cpu_to_node[cpu]
+
+    def smp_processor_id(self) -> int:
+        return self.current_cpu
+
+    def numa_node_id(self) -> int:
+        """The node of the CPU the current code runs on."""
+        return self.cpu_to_node[self.current_cpu]
+
+    def node_state(self, nid: int, state: NodeState) -> bool:
+        if not 0 <= nid < len(self.nodes):
+            return False
+        if state == NodeState.N_HIGH_MEMORY or state == NodeState.N_NORMAL_MEMORY:
+            return self.nodes[nid].node_present_pages > 0
+        if state == NodeState.N_CPU:
+            return bool(self.nodes[nid].cpus)
+        return True  # every configured node is possible and online
+
+    def nodes_with_memory(self) -> list[int]:
+        return [node.node_id for node in self.nodes if node.node_present_pages]
+
+    def zones(self) -> Iterator[Zone]:
+        for node in self.nodes:
+            yield from node.node_zones
+
+    # --- frames -------------------------------------------------------------------------
+
+    def pfn_valid(self, pfn: int) -> bool:
+        return 0 <= pfn < self.max_pfn
+
+    def pfn_to_page(self, pfn: int) -> Page:
+        """The struct page of a frame (created on first lookup, as a free page)."""
+        section = self.mem_section.get(pfn >> PFN_SECTION_SHIFT)
+        if section is not None:
+            page = section[pfn & _SECTION_MASK]
+            if page is not None:
+                return page
+        return self._materialise(pfn)
+
+    def _materialise(self, pfn: int) -> Page:
+        if not self.pfn_valid(pfn):
+            raise ValueError(f"pfn {pfn:#x} is beyond the machine's memory (max_pfn {self.max_pfn:#x})")
+        node = self.nodes[bisect.bisect_right(self._node_starts, pfn) - 1]
+        while node.node_spanned_pages == 0 or pfn >= node.node_end_pfn:
+            node = self.nodes[node.node_id + 1]  # skip memoryless nodes sharing a start pfn
+        page = Page(pfn, node.zone_for_pfn(pfn))
+        section = self.mem_section.get(pfn >> PFN_SECTION_SHIFT)
+        if section is None:
+            section = self.mem_section[pfn >> PFN_SECTION_SHIFT] = [None] * PAGES_PER_SECTION
+        section[pfn & _SECTION_MASK] = page
+        return page
+
+    def materialised_pages(self) -> Iterator[Page]:
+        for nr in sorted(self.mem_section):
+            yield from filter(None, self.mem_section[nr])
+
+    # --- policy hooks the allocator consults ----------------------------------------------
+
+    def cpuset_zone_allowed(self, zone: Zone, gfp_mask: int) -> bool:
+        """cpuset_zone_allowed_softwall/hardwall; every node is allowed until
+        tasks with cpusets exist (the virtual-memory model)."""
+        return True
+
+    # --- fault injection, warnings, references held by outsiders ------------------------
+
+    def should_fail(self, name: str, **attrs: object) -> bool:
+        if not self.faults.rules:
+            return False
+        return self.faults.should_fail(name, attrs)
+
+    @contextmanager
+    def inject(self, name: str, **kwargs: object) -> Iterator[FaultRule]:
+        """Make the fault point ``name`` fail while the block runs.
+
+        >>> m = Machine(nodes=2)
+        >>> from pagemig.mm.page_alloc import alloc_pages_exact_node
+        >>> from pagemig.mm.gfp import GFP_HIGHUSER_MOVABLE, GFP_THISNODE
+        >>> with m.inject("alloc_page", node=1, times=1):
+        ...     alloc_pages_exact_node(m, 1, GFP_HIGHUSER_MOVABLE | GFP_THISNODE) is None
+        True
+        """
+        with self.faults.inject(name, **kwargs) as rule:
+            yield rule
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def pin(self, page: Page) -> None:
+        """Record a reference held outside the modelled structures (a test, a GUP pin).
+        The caller has already taken the reference."""
+        self.pins[page] = self.pins.get(page, 0) + 1
+
+    def unpin(self, page: Page) -> None:
+        count = self.pins.get(page, 0)
+        if count == 0:
+            raise KernelBug(f"unpin of a page with no recorded pin: {page!r}")
+        if count == 1:
+            del self.pins[page]
+        else:
+            self.pins[page] = count - 1
+
+    # --- invariants ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Recount everything and compare; raise InvariantError listing every violation."""
+        check_machine(self)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(format_size(n.node_present_pages * PAGE_SIZE) for n in self.nodes)
+        return f"<Machine {self.nr_nodes} nodes [{sizes}], {self.nr_cpus} cpus>"
+
+
+# --- argument validation ------------------------------------------------------------------
+
+
+def _validate_nr_nodes(nodes: int) -> int:
+    if isinstance(nodes, bool) or not isinstance(nodes, int):
+        raise TypeError(f"nodes must be an int, not {type(nodes).__name__}")
+    if not 1 <= nodes <= MAX_NUMNODES:
+        raise ValueError(f"nodes must be between 1 and {MAX_NUMNODES}, got {nodes}")
+    return nodes
+
+
+def _per_node_sizes(value: int | str | Sequence[int | str], nr_nodes: int, what: str) -> list[int]:
+    if isinstance(value, (int, str)):
+        values: list[int | str] = [value] * nr_nodes
+    else:
+        values = list(value)
+        if len(values) != nr_nodes:
+            raise ValueError(f"{what} lists {len(values)} sizes for {nr_nodes} nodes")
+    sizes = []
+    for nid, item in enumerate(values):
+        size = parse_size(item, f"{what} of node {nid}")
+        if size % PAGE_SIZE:
+            raise ValueError(f"{what} of node {nid} ({size} bytes) is not a multiple of the "
+                             f"page size ({PAGE_SIZE})")
+        sizes.append(size)
+    return sizes
+
+
+def _validate_distances(distances: Sequence[Sequence[int]] | None, nr_nodes: int) -> list[list[int]]:
+    if distances is None:
+        return [[LOCAL_DISTANCE if a == b else REMOTE_DISTANCE for b in range(nr_nodes)]
+                for a in range(nr_nodes)]
+    rows = [list(row) for row in distances]
+    if len(rows) != nr_nodes or any(len(row) != nr_nodes for row in rows):
+        shape = f"{len(rows)}x{'/'.join(sorted({str(len(r)) for r in rows})) or 0}"
+        raise ValueError(f"distances must be a {nr_nodes}x{nr_nodes} table, got {shape}")
+    for a, row in enumerate(rows):
+        for b, dist in enumerate(row):
+            if isinstance(dist, bool) or not isinstance(dist, int):
+                raise TypeError(f"distance[{a}][{b}] must be an int, not {type(dist).__name__}")
+            # The ACPI SLIT rules the kernel enforces (slit_valid).
+            if a == b and dist != LOCAL_DISTANCE:
+                raise ValueError(f"distance[{a}][{a}] must be {LOCAL_DISTANCE} (local), got {dist}")
+            if a != b and not LOCAL_DISTANCE < dist <= 255:
+                raise ValueError(f"distance[{a}][{b}] must be within {LOCAL_DISTANCE + 1}..255, "
+                                 f"got {dist}")
+    return rows
+
+
+def _validate_cpus(cpus: int | Sequence[int] | None, nr_nodes: int) -> list[int]:
+    """CPU -> node. An int spreads that many CPUs round-robin over the nodes;
+    a sequence gives each CPU's node. Default: one CPU per node."""
+    if cpus is None:
+        return list(range(nr_nodes))
+    if isinstance(cpus, bool):
+        raise TypeError("cpus must be an int or a sequence of node ids, not a bool")
+    if isinstance(cpus, int):
+        if cpus < 1:
+            raise ValueError(f"cpus must be at least 1, got {cpus}")
+        return [cpu % nr_nodes for cpu in range(cpus)]
+    mapping = list(cpus)
+    if not mapping:
+        raise ValueError("cpus must name at least one CPU")
+    for cpu, nid in enumerate(mapping):
+        if isinstance(nid, bool) or not isinstance(nid, int):
+            raise TypeError(f"cpus[{cpu}] must be a node id, not {type(nid).__name__}")
+        if not 0 <= nid < nr_nodes:
+            raise ValueError(f"cpu {cpu} is assigned to node {nid}, which does not exist "
+                             f"(nodes are 0..{nr_nodes - 1})")
+    return mapping

@@ -1,0 +1,91 @@
+"""Model of include/linux/highmem.h: the bytes of page frames.
+
+Each node owns an arena for its frames, cut in chunks of ``CHUNK_PAGES``
+frames that are allocated (with calloc semantics, so the OS backs only the
+bytes touched) the first time one of their frames is written. A frame never
+written reads as zeros and costs nothing. Copies are numpy slice
+assignments: memcpy, never a Python loop over bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .page import PAGE_SHIFT, PAGE_SIZE, Page
+
+CHUNK_SHIFT = 8  # 256 frames = 1 MiB per chunk
+CHUNK_PAGES = 1 << CHUNK_SHIFT
+_ZERO_PAGE_BYTES = np.zeros(PAGE_SIZE, dtype=np.uint8)
+_ZERO_PAGE_BYTES.flags.writeable = False
+
+Bytes = npt.NDArray[np.uint8]
+
+
+class PageArena:
+    """The data of one node's frames, materialised chunk by chunk."""
+
+    __slots__ = ("chunks", "nr_pages", "start_pfn")
+
+    def __init__(self, start_pfn: int, nr_pages: int) -> None:
+        self.start_pfn = start_pfn
+        self.nr_pages = nr_pages
+        self.chunks: dict[int, Bytes] = {}
+
+    def _locate(self, pfn: int) -> tuple[int, int]:
+        rel = pfn - self.start_pfn
+        if not 0 <= rel < self.nr_pages:
+            raise IndexError(f"pfn {pfn:#x} outside this node's arena")
+        return rel >> CHUNK_SHIFT, (rel & (CHUNK_PAGES - 1)) << PAGE_SHIFT
+
+    def frame(self, pfn: int) -> Bytes:
+        """A writable view of one frame, materialising its chunk."""
+        chunk_nr, off = self._locate(pfn)
+        chunk = self.chunks.get(chunk_nr)
+        if chunk is None:
+            chunk = self.chunks[chunk_nr] = np.zeros(CHUNK_PAGES << PAGE_SHIFT, dtype=np.uint8)
+        return chunk[off:off + PAGE_SIZE]
+
+    def peek(self, pfn: int) -> Bytes:
+        """A read-only view of one frame; zeros if it was never written."""
+        chunk_nr, off = self._locate(pfn)
+        chunk = self.chunks.get(chunk_nr)
+        if chunk is None:
+            return _ZERO_PAGE_BYTES
+        return chunk[off:off + PAGE_SIZE]
+
+    def materialised(self, pfn: int) -> bool:
+        return self._locate(pfn)[0] in self.chunks
+
+    @property
+    def resident_bytes(self) -> int:
+        return len(self.chunks) * (CHUNK_PAGES << PAGE_SHIFT)
+
+
+def _arena(page: Page) -> PageArena:
+    return page.zone.zone_pgdat.arena
+
+
+def page_bytes(page: Page) -> Bytes:
+    """Read-only view of the page's contents (kmap for reading)."""
+    return _arena(page).peek(page.pfn)
+
+
+def kmap(page: Page) -> Bytes:
+    """Writable view of the page's contents."""
+    return _arena(page).frame(page.pfn)
+
+
+def clear_highpage(page: Page) -> None:
+    arena = _arena(page)
+    if arena.materialised(page.pfn):
+        arena.frame(page.pfn)[:] = 0
+
+
+def copy_highpage(to: Page, from_: Page) -> None:
+    """Copy one frame's bytes to another (may cross nodes)."""
+    src_arena = _arena(from_)
+    if not src_arena.materialised(from_.pfn):
+        clear_highpage(to)
+        return
+    kmap(to)[:] = src_arena.peek(from_.pfn)

@@ -1,0 +1,265 @@
+"""Model of mm/page_alloc.c: the frame allocator, zonelists, NUMA statistics.
+
+Order-0 frames only (compound pages are a later issue). Each zone hands out
+frames from its LIFO free list, then from its never-used tail, so the first
+allocation of a frame is also when its ``struct page`` comes to exist.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .bug import VM_BUG_ON, KernelBug, dump_page
+from .gfp import _GFP_THISNODE, _GFP_ZERO, gfp_zone
+from .highmem import clear_highpage
+from .mmzone import (
+    MAX_NUMNODES,
+    NUMA_STATS,
+    PglistData,
+    Zone,
+    ZoneStatItem,
+)
+from .page import (
+    PAGE_FLAGS_CHECK_AT_FREE,
+    PAGE_FLAGS_CHECK_AT_PREP,
+    Page,
+    PageAnon,
+    PG_buddy,
+    PG_mlocked,
+)
+from .vmstat import PGALLOC, PGFREE, UNEVICTABLE_PGMLOCKFREED
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+
+NR_FREE_PAGES = ZoneStatItem.NR_FREE_PAGES
+NR_MLOCK = ZoneStatItem.NR_MLOCK
+NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, _, NUMA_LOCAL, NUMA_OTHER = NUMA_STATS
+
+# alloc_flags (mm/internal.h, page_alloc.c)
+ALLOC_WMARK_MIN = 0x00
+ALLOC_WMARK_LOW = 0x01
+ALLOC_WMARK_HIGH = 0x02
+ALLOC_NO_WATERMARKS = 0x04
+ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1
+ALLOC_HARDER = 0x10
+ALLOC_HIGH = 0x20
+ALLOC_CPUSET = 0x40
+
+_BUDDY = 1 << PG_buddy
+_MLOCKED = 1 << PG_mlocked
+
+
+# --- zonelists -------------------------------------------------------------------------
+
+
+def build_all_zonelists(machine: Machine) -> None:
+    """Node-ordered fallback lists: nearest node first (ties by id), each node's
+    zones from highest to lowest; plus the __GFP_THISNODE list of the node alone."""
+    for pgdat in machine.nodes:
+        order = sorted(machine.nodes, key=lambda other: (machine.node_distance(pgdat.node_id,
+                                                                              other.node_id),
+                                                         other.node_id))
+        pgdat.node_zonelists = [z for other in order for z in _zones_high_to_low(other)]
+        pgdat.thisnode_zonelist = _zones_high_to_low(pgdat)
+
+
+def _zones_high_to_low(pgdat: PglistData) -> list[Zone]:
+    return [z for z in reversed(pgdat.node_zones) if z.present_pages]
+
+
+def node_zonelist(pgdat: PglistData, gfp_mask: int) -> list[Zone]:
+    return pgdat.thisnode_zonelist if gfp_mask & _GFP_THISNODE else pgdat.node_zonelists
+
+
+def setup_per_zone_wmarks(machine: Machine, min_free_kbytes: int) -> None:
+    """Split min_free_kbytes over the zones by size; low = min*5/4, high = min*3/2."""
+    pages_min = min_free_kbytes >> 2
+    zones = [z for node in machine.nodes for z in node.node_zones if z.present_pages]
+    total = sum(z.present_pages for z in zones) or 1
+    for zone in zones:
+        tmp = pages_min * zone.present_pages // total
+        zone.watermark = [tmp, tmp + (tmp >> 2), tmp + (tmp >> 1)]
+
+
+def zone_watermark_ok(zone: Zone, order: int, mark: int, classzone_idx: int,
+                      alloc_flags: int) -> bool:
+    free_pages = zone.vm_stat[NR_FREE_PAGES] - (1 << order) + 1
+    min_ = mark
+    if alloc_flags & ALLOC_HIGH:
+        min_ -= min_ // 2
+    if alloc_flags & ALLOC_HARDER:
+        min_ -= min_ // 4
+    return free_pages > min_ + zone.lowmem_reserve[classzone_idx]
+
+
+# --- allocation ------------------------------------------------------------------------
+
+
+def zone_statistics(machine: Machine, preferred_zone: Zone, z: Zone) -> None:
+    """NUMA hit/miss/foreign/local/other, as numastat reports them."""
+    if z.node_id == preferred_zone.node_id:
+        z.vm_stat[NUMA_HIT] += 1
+    else:
+        z.vm_stat[NUMA_MISS] += 1
+        preferred_zone.vm_stat[NUMA_FOREIGN] += 1
+    if z.node_id == machine.numa_node_id():
+        z.vm_stat[NUMA_LOCAL] += 1
+    else:
+        z.vm_stat[NUMA_OTHER] += 1
+
+
+def _rmqueue(zone: Zone) -> Page | None:
+    """Take one free frame from the zone (the buddy allocator's __rmqueue)."""
+    if zone.free_list:
+        page = zone.free_list.pop()
+    elif zone.next_fresh_pfn < zone.zone_start_pfn + zone.spanned_pages:
+        page = zone.machine.pfn_to_page(zone.next_fresh_pfn)
+        zone.next_fresh_pfn += 1
+    else:
+        return None
+    zone.vm_stat[NR_FREE_PAGES] -= 1
+    page.flags &= ~_BUDDY
+    return page
+
+
+def prep_new_page(page: Page, gfp_flags: int) -> None:
+    """check_new_page + set_page_refcounted (+ clearing for __GFP_ZERO)."""
+    if page.mapping is not None or page._mapcount != -1 or page._count != 0 \
+            or page.flags & PAGE_FLAGS_CHECK_AT_PREP:
+        bad_page(page, "bad page state at allocation")
+    page.private = 0
+    page._count = 1
+    if gfp_flags & _GFP_ZERO:
+        clear_highpage(page)
+
+
+def buffered_rmqueue(machine: Machine, preferred_zone: Zone, zone: Zone,
+                     gfp_flags: int) -> Page | None:
+    page = _rmqueue(zone)
+    if page is None:
+        return None
+    machine.vm_events[PGALLOC + zone.zone_idx] += 1
+    zone_statistics(machine, preferred_zone, zone)
+    prep_new_page(page, gfp_flags)
+    return page
+
+
+def get_page_from_freelist(machine: Machine, gfp_mask: int, nodemask: frozenset[int] | None,
+                           order: int, zonelist: list[Zone], high_zoneidx: int,
+                           alloc_flags: int, preferred_zone: Zone) -> Page | None:
+    """Walk the zonelist for the first allowed zone above its watermark."""
+    for zone in zonelist:
+        if zone.zone_idx > high_zoneidx:
+            continue
+        if nodemask is not None and zone.node_id not in nodemask:
+            continue
+        if alloc_flags & ALLOC_CPUSET and not machine.cpuset_zone_allowed(zone, gfp_mask):
+            continue
+        if not alloc_flags & ALLOC_NO_WATERMARKS:
+            mark = zone.watermark[alloc_flags & ALLOC_WMARK_MASK]
+            if not zone_watermark_ok(zone, order, mark, high_zoneidx, alloc_flags):
+                continue
+        page = buffered_rmqueue(machine, preferred_zone, zone, gfp_mask)
+        if page is not None:
+            return page
+    return None
+
+
+def _alloc_pages_nodemask(machine: Machine, gfp_mask: int, order: int, zonelist: list[Zone],
+                           nodemask: frozenset[int] | None = None) -> Page | None:
+    """The allocator's heart: fast path at the low watermark, then once more at
+    the min watermark (the slow path without reclaim or OOM, which is exactly
+    what GFP_THISNODE's __GFP_NORETRY asks for)."""
+    if order != 0:
+        raise ValueError("only order-0 allocations are modelled (compound pages come later)")
+    high_zoneidx = gfp_zone(gfp_mask)
+    candidates = [z for z in zonelist if z.zone_idx <= high_zoneidx
+                  and (nodemask is None or z.node_id in nodemask)]
+    if not candidates:
+        return None
+    preferred_zone = candidates[0]
+    if machine.should_fail("alloc_page", node=preferred_zone.node_id, gfp=gfp_mask, order=order):
+        return None
+    page = get_page_from_freelist(machine, gfp_mask, nodemask, order, zonelist, high_zoneidx,
+                                  ALLOC_WMARK_LOW | ALLOC_CPUSET, preferred_zone)
+    if page is None:
+        page = get_page_from_freelist(machine, gfp_mask, nodemask, order, zonelist,
+                                      high_zoneidx, ALLOC_WMARK_MIN | ALLOC_CPUSET,
+                                      preferred_zone)
+    if page is not None and machine.trace.enabled:
+        machine.trace.emit("mm_page_alloc", pfn=page.pfn, order=order, gfp_flags=gfp_mask,
+                           nid=page.zone.node_id)
+    return page
+
+
+def alloc_pages_exact_node(machine: Machine, nid: int, gfp_mask: int, order: int = 0) -> Page | None:
+    """Allocate on ``nid``'s zonelist; with __GFP_THISNODE on ``nid`` alone."""
+    VM_BUG_ON(nid < 0 or nid >= MAX_NUMNODES or nid >= len(machine.nodes),
+              message=f"alloc_pages_exact_node: node {nid} is not online")
+    return _alloc_pages_nodemask(machine, gfp_mask, order,
+                                  node_zonelist(machine.nodes[nid], gfp_mask))
+
+
+def alloc_pages_node(machine: Machine, nid: int, gfp_mask: int, order: int = 0) -> Page | None:
+    """Like alloc_pages_exact_node; a negative nid means the current CPU's node."""
+    if nid < 0:
+        nid = machine.numa_node_id()
+    return alloc_pages_exact_node(machine, nid, gfp_mask, order)
+
+
+# --- freeing ---------------------------------------------------------------------------
+
+
+def bad_page(page: Page, reason: str) -> None:
+    """The kernel prints "BUG: Bad page state" and leaks the page; the model stops."""
+    raise KernelBug(f"{reason}: {dump_page(page)}")
+
+
+def free_pages_check(page: Page) -> None:
+    if page._mapcount != -1 or page.mapping is not None or page._count != 0 \
+            or page.flags & PAGE_FLAGS_CHECK_AT_FREE:
+        bad_page(page, "bad page state at free")
+    page.flags &= ~PAGE_FLAGS_CHECK_AT_PREP
+
+
+def free_page_mlock(page: Page) -> None:
+    page.zone.vm_stat[NR_MLOCK] -= 1
+    page.zone.machine.vm_events[UNEVICTABLE_PGMLOCKFREED] += 1
+
+
+def free_hot_cold_page(page: Page, cold: int = 0) -> None:
+    """Return an order-0 page to its zone."""
+    was_mlocked = page.flags & _MLOCKED
+    page.flags &= ~_MLOCKED
+    if PageAnon(page):
+        page.mapping = None
+    free_pages_check(page)
+    zone = page.zone
+    if was_mlocked:
+        free_page_mlock(page)
+    zone.machine.vm_events[PGFREE] += 1
+    page.flags |= _BUDDY
+    if cold:
+        zone.free_list.insert(0, page)
+    else:
+        zone.free_list.append(page)
+    zone.vm_stat[NR_FREE_PAGES] += 1
+    if zone.machine.trace.enabled:
+        zone.machine.trace.emit("mm_page_free", pfn=page.pfn, order=0)
+
+
+def _free_pages(page: Page, order: int = 0) -> None:
+    """__free_pages: drop a reference and free the page if it was the last."""
+    from .page import put_page_testzero
+
+    if put_page_testzero(page):
+        free_hot_cold_page(page)
+
+
+def nr_free_pages(machine: Machine) -> int:
+    return sum(z.vm_stat[NR_FREE_PAGES] for node in machine.nodes for z in node.node_zones)
+
+
+def nid_free_pages(pgdat: PglistData) -> int:
+    return sum(z.vm_stat[NR_FREE_PAGES] for z in pgdat.node_zones)

@@ -1,0 +1,106 @@
+"""Model of include/linux/pagemap.h: page lock, mapping flags, page-cache references."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .bug import VM_BUG_ON
+from .page import Page, PG_locked, get_page
+from .sched import schedule_point, wait_until
+
+if TYPE_CHECKING:
+    from .filemap import AddressSpace
+
+# enum mapping_flags: bits above the gfp mask held in mapping->flags.
+_GFP_BITS_SHIFT = 22
+AS_EIO = _GFP_BITS_SHIFT + 0
+AS_ENOSPC = _GFP_BITS_SHIFT + 1
+AS_MM_ALL_LOCKS = _GFP_BITS_SHIFT + 2
+AS_UNEVICTABLE = _GFP_BITS_SHIFT + 3
+_GFP_MASK = (1 << _GFP_BITS_SHIFT) - 1
+
+_LOCKED = 1 << PG_locked
+
+
+def mapping_set_unevictable(mapping: AddressSpace) -> None:
+    mapping.flags |= 1 << AS_UNEVICTABLE
+
+
+def mapping_clear_unevictable(mapping: AddressSpace) -> None:
+    mapping.flags &= ~(1 << AS_UNEVICTABLE)
+
+
+def mapping_unevictable(mapping: AddressSpace | None) -> bool:
+    return mapping is not None and mapping.flags >> AS_UNEVICTABLE & 1 != 0
+
+
+def mapping_gfp_mask(mapping: AddressSpace) -> int:
+    return mapping.flags & _GFP_MASK
+
+
+def mapping_set_gfp_mask(mapping: AddressSpace, mask: int) -> None:
+    mapping.flags = (mapping.flags & ~_GFP_MASK) | (mask & _GFP_MASK)
+
+
+def page_cache_get(page: Page) -> None:
+    get_page(page)
+
+
+def page_cache_release(page: Page) -> None:
+    from .swap import put_page
+
+    put_page(page)
+
+
+# --- the page lock ----------------------------------------------------------------------
+
+
+def trylock_page(page: Page) -> bool:
+    """Take PG_locked if free; never sleeps (the lock bit is test-and-set)."""
+    old = page.flags
+    if old & _LOCKED:
+        return False
+    page.flags = old | _LOCKED
+    return True
+
+
+def lock_page(page: Page) -> None:
+    """Take PG_locked, sleeping until the holder unlocks (a schedule point)."""
+    machine = page.zone.machine
+    schedule_point(machine, "lock_page")
+    if not trylock_page(page):
+        machine.page_waiters[page] = machine.page_waiters.get(page, 0) + 1
+        try:
+            wait_until(machine, lambda: not page.flags & _LOCKED, f"lock_page(pfn {page.pfn:#x})")
+        finally:
+            _drop_waiter(page)
+        page.flags |= _LOCKED
+
+
+def unlock_page(page: Page) -> None:
+    VM_BUG_ON(not page.flags & _LOCKED, page, "unlock_page of an unlocked page")
+    page.flags &= ~_LOCKED
+
+
+def wait_on_page_locked(page: Page) -> None:
+    machine = page.zone.machine
+    if page.flags & _LOCKED:
+        machine.page_waiters[page] = machine.page_waiters.get(page, 0) + 1
+        try:
+            wait_until(machine, lambda: not page.flags & _LOCKED,
+                       f"wait_on_page_locked(pfn {page.pfn:#x})")
+        finally:
+            _drop_waiter(page)
+
+
+def _drop_waiter(page: Page) -> None:
+    waiters = page.zone.machine.page_waiters
+    left = waiters[page] - 1
+    if left:
+        waiters[page] = left
+    else:
+        del waiters[page]
+
+
+def page_has_waiters(page: Page) -> bool:
+    return page in page.zone.machine.page_waiters

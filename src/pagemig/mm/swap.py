@@ -1,0 +1,142 @@
+"""Model of mm/swap.c: put_page, per-CPU LRU-add pagevecs, lru_add_drain.
+
+A page on its way to the LRU sits in the current CPU's pagevec for its list
+(14 entries) holding one reference, with PG_lru still clear, so it cannot be
+isolated until the pagevec is drained: a real source of -EBUSY in migration.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .bug import VM_BUG_ON
+from .mm_inline import add_page_to_lru_list, del_page_from_lru
+from .mmzone import LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_UNEVICTABLE
+from .page import (
+    Page,
+    PageCompound,
+    PG_active,
+    PG_lru,
+    PG_unevictable,
+    get_page,
+    put_page_testzero,
+)
+from .page_alloc import free_hot_cold_page
+from .spinlock import spin_lock_irq, spin_unlock_irq
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+
+PAGEVEC_SIZE = 14
+
+_LRU = 1 << PG_lru
+_ACTIVE = 1 << PG_active
+_UNEVICTABLE = 1 << PG_unevictable
+
+
+def _page_cache_release(page: Page) -> None:
+    """__page_cache_release: a page freed while on the LRU leaves it first."""
+    if page.flags & _LRU:
+        zone = page.zone
+        spin_lock_irq(zone.lru_lock)
+        page.flags &= ~_LRU
+        del_page_from_lru(zone, page)
+        spin_unlock_irq(zone.lru_lock)
+
+
+def _put_single_page(page: Page) -> None:
+    _page_cache_release(page)
+    free_hot_cold_page(page, 0)
+
+
+def put_page(page: Page) -> None:
+    """Drop a reference; the last one frees the page."""
+    VM_BUG_ON(PageCompound(page), page, "compound pages are not modelled")
+    if put_page_testzero(page):
+        _put_single_page(page)
+
+
+def release_pages(pages: list[Page]) -> None:
+    for page in pages:
+        put_page(page)
+
+
+# --- LRU-add pagevecs -----------------------------------------------------------------
+
+
+def _pagevec_lru_add(machine: Machine, pvec: list[Page], lru: int) -> None:
+    """____pagevec_lru_add: put every page of the pagevec on ``lru``, drop the pagevec refs."""
+    active = lru in (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE)
+    for page in pvec:
+        zone = page.zone
+        VM_BUG_ON(page.flags & _ACTIVE, page, "pagevec page already active")
+        VM_BUG_ON(page.flags & _UNEVICTABLE, page, "pagevec page unevictable")
+        VM_BUG_ON(page.flags & _LRU, page, "pagevec page already on an LRU")
+        spin_lock_irq(zone.lru_lock)
+        page.flags |= _LRU
+        if active:
+            page.flags |= _ACTIVE
+        add_page_to_lru_list(zone, page, lru)
+        spin_unlock_irq(zone.lru_lock)
+    pages = pvec[:]
+    pvec.clear()
+    release_pages(pages)
+
+
+def _lru_cache_add(machine: Machine, page: Page, lru: int) -> None:
+    """__lru_cache_add: queue on this CPU's pagevec for ``lru`` with a reference."""
+    pvec = machine.lru_add_pvecs[machine.smp_processor_id()][lru]
+    get_page(page)
+    pvec.append(page)
+    if len(pvec) == PAGEVEC_SIZE:
+        _pagevec_lru_add(machine, pvec, lru)
+
+
+def lru_cache_add_lru(page: Page, lru: int) -> None:
+    """Add a page that is not on any LRU to the pagevec of ``lru``."""
+    if page.flags & _ACTIVE:
+        VM_BUG_ON(page.flags & _UNEVICTABLE, page, "active and unevictable")
+        page.flags &= ~_ACTIVE
+    elif page.flags & _UNEVICTABLE:
+        page.flags &= ~_UNEVICTABLE
+    VM_BUG_ON(page.flags & (_LRU | _ACTIVE | _UNEVICTABLE), page, "lru_cache_add_lru")
+    _lru_cache_add(page.zone.machine, page, lru)
+
+
+def lru_cache_add_anon(page: Page) -> None:
+    _lru_cache_add(page.zone.machine, page, LRU_INACTIVE_ANON)
+
+
+def lru_cache_add_file(page: Page) -> None:
+    _lru_cache_add(page.zone.machine, page, LRU_INACTIVE_FILE)
+
+
+def lru_cache_add_active_anon(page: Page) -> None:
+    _lru_cache_add(page.zone.machine, page, LRU_ACTIVE_ANON)
+
+
+def add_page_to_unevictable_list(page: Page) -> None:
+    zone = page.zone
+    spin_lock_irq(zone.lru_lock)
+    page.flags |= _UNEVICTABLE | _LRU
+    add_page_to_lru_list(zone, page, LRU_UNEVICTABLE)
+    spin_unlock_irq(zone.lru_lock)
+
+
+def drain_cpu_pagevecs(machine: Machine, cpu: int) -> None:
+    for lru, pvec in enumerate(machine.lru_add_pvecs[cpu]):
+        if pvec:
+            _pagevec_lru_add(machine, pvec, lru)
+
+
+def lru_add_drain(machine: Machine) -> None:
+    """Drain the current CPU's pagevecs."""
+    drain_cpu_pagevecs(machine, machine.smp_processor_id())
+
+
+def lru_add_drain_all(machine: Machine) -> int:
+    """Drain every CPU's pagevecs (schedule_on_each_cpu); returns 0."""
+    for cpu in range(machine.nr_cpus):
+        drain_cpu_pagevecs(machine, cpu)
+    return 0
+

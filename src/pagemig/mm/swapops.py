@@ -1,0 +1,58 @@
+"""Model of include/linux/swapops.h and the swap-type layout of include/linux/swap.h.
+
+A swap entry is an int packing a 5-bit type above the offset. Migration
+entries are swap entries of the two reserved types just above the hwpoison
+type; their offset is the pfn of the page under migration.
+"""
+
+from __future__ import annotations
+
+MAX_SWAPFILES_SHIFT = 5
+SWP_MIGRATION_NUM = 2
+SWP_HWPOISON_NUM = 1
+MAX_SWAPFILES = (1 << MAX_SWAPFILES_SHIFT) - SWP_MIGRATION_NUM - SWP_HWPOISON_NUM  # 29
+SWP_HWPOISON = MAX_SWAPFILES  # 29
+SWP_MIGRATION_READ = MAX_SWAPFILES + SWP_HWPOISON_NUM  # 30
+SWP_MIGRATION_WRITE = SWP_MIGRATION_READ + 1  # 31
+
+# Offsets get the bits below the type; 58 bits is ample for any pfn we model.
+SWP_TYPE_SHIFT = 58
+SWP_OFFSET_MASK = (1 << SWP_TYPE_SHIFT) - 1
+
+
+def swp_entry(type_: int, offset: int) -> int:
+    return (type_ << SWP_TYPE_SHIFT) | (offset & SWP_OFFSET_MASK)
+
+
+def swp_type(entry: int) -> int:
+    return entry >> SWP_TYPE_SHIFT
+
+
+def swp_offset(entry: int) -> int:
+    return entry & SWP_OFFSET_MASK
+
+
+def make_migration_entry(pfn: int, write: bool) -> int:
+    """Caller must hold the page lock (checked by the rmap code that calls this)."""
+    return swp_entry(SWP_MIGRATION_WRITE if write else SWP_MIGRATION_READ, pfn)
+
+
+def is_migration_entry(entry: int) -> bool:
+    return swp_type(entry) in (SWP_MIGRATION_READ, SWP_MIGRATION_WRITE)
+
+
+def is_write_migration_entry(entry: int) -> bool:
+    return swp_type(entry) == SWP_MIGRATION_WRITE
+
+
+def make_migration_entry_read(entry: int) -> int:
+    """Downgrade a write migration entry (fork of a COW mapping)."""
+    return swp_entry(SWP_MIGRATION_READ, swp_offset(entry))
+
+
+def migration_entry_to_pfn(entry: int) -> int:
+    return swp_offset(entry)
+
+
+def is_hwpoison_entry(entry: int) -> bool:
+    return swp_type(entry) == SWP_HWPOISON
