@@ -30,7 +30,9 @@ from pagemig.mm.vmscan import isolate_lru_page, putback_lru_page
 topologies = st.integers(min_value=1, max_value=5).flatmap(
     lambda n: st.tuples(
         st.just(n),
-        st.lists(st.integers(min_value=0, max_value=96), min_size=n, max_size=n),  # pages per node
+        st.lists(st.integers(min_value=1, max_value=96), min_size=1, max_size=1).map(lambda first: first)
+        .flatmap(lambda first: st.lists(st.integers(min_value=0, max_value=96), min_size=n - 1,
+                                        max_size=n - 1).map(lambda rest: first + rest)),  # pages per node
         st.lists(st.integers(min_value=0, max_value=n - 1), min_size=1, max_size=4),  # cpu -> node
     )
 )
@@ -45,7 +47,7 @@ class AllocatorAndLru(RuleBasedStateMachine):
     def build(self, topology: tuple[int, list[int], list[int]]) -> None:
         nodes, sizes, cpus = topology
         self.machine = Machine(nodes=nodes, node_memory=[s * PAGE_SIZE for s in sizes], cpus=cpus)
-        self.total = sum(sizes)
+        self.total = sum(sizes) - 1  # the zero page
         self.owned: dict[Page, str] = {}
         self.unowned_queued: set[Page] = set()
         self.pagelist = ListHead()

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
+
+from .mm.account import MigrationAccount
 from .mm.bug import KernelBug
+from .mm.check import check_machine
+from .mm.cpuset import Cpuset, cpuset_mems_allowed, cpuset_zone_allowed, top_cpuset
+from .mm.cred import Cred
 from .mm.fault_inject import FaultInjector, FaultRule
 from .mm.filemap import AddressSpace
-from .mm.invariants import check_machine
+from .mm.fs import Inode, create_inode
+from .mm.memcontrol import MemcgState
+from .mm.memory import init_zero_page
+from .mm.mmap import MmStruct
 from .mm.mmzone import (
     LOCAL_DISTANCE,
     MAX_NUMNODES,
@@ -27,9 +37,12 @@ from .mm.mmzone import (
 )
 from .mm.page import PAGE_SHIFT, PAGE_SIZE, Page
 from .mm.page_alloc import build_all_zonelists, setup_per_zone_wmarks
-from .mm.sched import Scheduler
+from .mm.page_writeback import end_page_writeback
+from .mm.sched import PF_KTHREAD, PidTable, Scheduler, TaskStruct
+from .mm.swapfile import SwapInfo
 from .mm.trace import TraceBuffer
 from .mm.vmstat import NR_VM_EVENT_ITEMS
+from .process import Process
 from .units import format_size, parse_size
 
 # SPARSEMEM: struct pages live in per-section arrays created on first use.
@@ -55,6 +68,7 @@ class Machine:
         distances: Sequence[Sequence[int]] | None = None,
         movable_memory: int | str | Sequence[int | str] = 0,
         min_free_kbytes: int = 0,
+        swap: int | str = 0,
         seed: int = 0,
     ) -> None:
         nr_nodes = _validate_nr_nodes(nodes)
@@ -68,10 +82,12 @@ class Machine:
         self.cpu_to_node = _validate_cpus(cpus, nr_nodes)
         if min_free_kbytes < 0:
             raise ValueError(f"min_free_kbytes must not be negative, got {min_free_kbytes}")
+        swap_bytes = parse_size(swap, "swap")
 
         self.seed = seed
         self.rng = random.Random(seed)
         self.scheduler: Scheduler | None = None
+        self.current: TaskStruct | None = None
         self.current_cpu = 0
         self.vm_events = [0] * NR_VM_EVENT_ITEMS
         self.mem_section: dict[int, list[Page | None]] = {}
@@ -97,7 +113,35 @@ class Machine:
         ]
         build_all_zonelists(self)
         setup_per_zone_wmarks(self, min_free_kbytes)
+        self._boot_kernel(swap_bytes)
 
+    def _boot_kernel(self, swap_bytes: int) -> None:
+        """Everything the kernel sets up before user space: the zero page, the
+        swap device, the memory controller, cpusets, init and kthreadd."""
+        self.zero_page = init_zero_page(self)
+        self.swap_info = SwapInfo(swap_bytes >> PAGE_SHIFT) if swap_bytes else None
+        self.writeback_queue: deque[Page] = deque()
+        self.memcg = MemcgState()
+        self.account = MigrationAccount()
+        self.lsm_task_movememory: Callable[[TaskStruct], int] | None = None
+        self.vfs: dict[str, Inode] = {}
+        self.inodes: dict[int, Inode] = {}
+        self._next_ino = 1
+        self.top_cpuset = top_cpuset(self)
+        self.cpusets: dict[str, Cpuset] = {"/": self.top_cpuset}
+        self.pid_table = PidTable()
+        self.init_task = self._new_task("init", Cred.for_user(0), MmStruct(self), 0, None)
+        self.kthreadd = self._new_task("kthreadd", Cred.for_user(0), None, 0, None, PF_KTHREAD)
+
+    def _new_task(self, comm: str, cred: Cred, mm: MmStruct | None, cpu: int,
+                  parent: TaskStruct | None, flags: int = 0) -> TaskStruct:
+        cpuset = parent.cpuset if parent is not None else self.top_cpuset
+        task = TaskStruct(self.pid_table.alloc_pid(), comm, cred, mm, cpu, cpuset, parent, flags)
+        task.mems_allowed = cpuset_mems_allowed(task)
+        if mm is not None:
+            mm.owner = task
+        self.pid_table.attach(task)
+        return task
     # --- topology -----------------------------------------------------------------------
 
     @property
@@ -171,9 +215,28 @@ class Machine:
     # --- policy hooks the allocator consults ----------------------------------------------
 
     def cpuset_zone_allowed(self, zone: Zone, gfp_mask: int) -> bool:
-        """cpuset_zone_allowed_softwall/hardwall; every node is allowed until
-        tasks with cpusets exist (the virtual-memory model)."""
-        return True
+        """cpuset_zone_allowed_softwall/hardwall for the current task."""
+        return cpuset_zone_allowed(self.current, zone.node_id, gfp_mask)
+
+    # --- I/O completion --------------------------------------------------------------------
+
+    def submit_writeback(self, page: Page) -> None:
+        """Queue the end of a page's writeback (the bio completes later)."""
+        self.writeback_queue.append(page)
+
+    def complete_writeback(self, nr: int | None = None) -> int:
+        """Complete the ``nr`` oldest writebacks in flight (all by default)."""
+        done = 0
+        while self.writeback_queue and (nr is None or done < nr):
+            end_page_writeback(self.writeback_queue.popleft())
+            done += 1
+        return done
+
+    def complete_writeback_of(self, page: Page) -> None:
+        """A task waits for this page's I/O: the device completes it."""
+        if page in self.writeback_queue:
+            self.writeback_queue.remove(page)
+            end_page_writeback(page)
 
     # --- fault injection, warnings, references held by outsiders ------------------------
 
@@ -213,6 +276,49 @@ class Machine:
             del self.pins[page]
         else:
             self.pins[page] = count - 1
+
+    # --- processes and files -----------------------------------------------------------------
+
+    def spawn(self, uid: int = 1000, cpu: int = 0, *, gid: int | None = None,
+              comm: str = "proc") -> Process:
+        """A new process (fork + exec of a fresh program): its own empty address
+        space, credentials of ``uid`` (uid 0 holds every capability)."""
+        if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
+            raise ValueError(f"uid must be a non-negative int, got {uid!r}")
+        if isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 <= cpu < self.nr_cpus:
+            raise ValueError(f"cpu must be within 0..{self.nr_cpus - 1}, got {cpu!r}")
+        task = self._new_task(comm, Cred.for_user(uid, gid), MmStruct(self), cpu, self.init_task)
+        return Process(self, task)
+
+    def process(self, pid: int) -> Process:
+        task = self.pid_table.find_task_by_vpid(pid)
+        if task is None:
+            raise ProcessLookupError(3, f"no process {pid}")
+        return Process(self, task)
+
+    def create_file(self, path: str, size: int | str = 0, fs: str = "ext2",
+                    data: bytes | None = None) -> Inode:
+        """A regular file on a filesystem of kind ``fs`` (see pagemig.mm.fs)."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"path must be an absolute path, got {path!r}")
+        if path in self.vfs:
+            raise FileExistsError(17, f"{path} already exists")
+        nbytes = parse_size(size, "size")
+        if data is not None:
+            nbytes = max(nbytes, len(data))
+        inode = create_inode(self, path, nbytes, fs)
+        if data is not None:
+            if inode.store is None:
+                raise ValueError(f"{fs} files have no backing store; write the data through a mapping")
+            inode.store[: len(data)] = np.frombuffer(bytes(data), dtype=np.uint8)
+        self.vfs[path] = inode
+        return inode
+
+    def open(self, path: str) -> Inode:
+        inode = self.vfs.get(path)
+        if inode is None:
+            raise FileNotFoundError(2, f"No such file: {path}")
+        return inode
 
     # --- invariants ------------------------------------------------------------------------
 

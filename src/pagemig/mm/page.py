@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from .bug import VM_BUG_ON
-from .swapops import swp_offset
 
 if TYPE_CHECKING:
     from .list import Node
@@ -335,9 +334,9 @@ def page_zonenum(page: Page) -> int:
 
 
 def page_index(page: Page) -> int:
-    """page->index, or the swap offset for a swap-cache page (include/linux/mm.h)."""
-    if PageSwapCache(page):
+    """page->index, or the swap entry for a swap-cache page (include/linux/mm.h, 2.6.35)."""
+    if page.flags & (1 << PG_swapcache):
         entry = page.private
         VM_BUG_ON(not isinstance(entry, int), page, "swap-cache page without a swap entry")
-        return swp_offset(entry)  # type: ignore[arg-type]
+        return entry  # type: ignore[return-value]
     return page.index

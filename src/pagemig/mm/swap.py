@@ -140,3 +140,51 @@ def lru_add_drain_all(machine: Machine) -> int:
         drain_cpu_pagevecs(machine, cpu)
     return 0
 
+
+
+def activate_page(page: Page) -> None:
+    """Move an inactive LRU page to the active list of its type."""
+    from .mm_inline import add_page_to_lru_list, del_page_from_lru_list, page_lru_base_type
+    from .mmzone import LRU_ACTIVE
+    from .vmstat import VM_EVENT_NAMES
+
+    zone = page.zone
+    spin_lock_irq(zone.lru_lock)
+    if page.flags & _LRU and not page.flags & _ACTIVE and not page.flags & _UNEVICTABLE:
+        lru = page_lru_base_type(page)
+        del_page_from_lru_list(zone, page, lru)
+        page.flags |= _ACTIVE
+        add_page_to_lru_list(zone, page, lru + LRU_ACTIVE)
+        zone.machine.vm_events[VM_EVENT_NAMES.index("pgactivate")] += 1
+    spin_unlock_irq(zone.lru_lock)
+
+
+def mark_page_accessed(page: Page) -> None:
+    """inactive,unreferenced -> inactive,referenced -> active,unreferenced."""
+    from .page import PG_referenced
+
+    referenced = 1 << PG_referenced
+    if (not page.flags & _ACTIVE and not page.flags & _UNEVICTABLE
+            and page.flags & referenced and page.flags & _LRU):
+        activate_page(page)
+        page.flags &= ~referenced
+    elif not page.flags & referenced:
+        page.flags |= referenced
+
+
+def rotate_reclaimable_page(page: Page) -> None:
+    """A page written back for reclaim goes to the tail of its inactive list
+    so the next scan frees it (pagevec batching is not modelled)."""
+    from .list import list_move_tail
+    from .mm_inline import page_lru_base_type
+    from .page import PG_locked
+    from .vmstat import VM_EVENT_NAMES
+
+    if (page.flags & (1 << PG_locked) or page.flags & _ACTIVE or page.flags & _UNEVICTABLE
+            or not page.flags & _LRU):
+        return
+    zone = page.zone
+    spin_lock_irq(zone.lru_lock)
+    list_move_tail(page, zone.lru[page_lru_base_type(page)])
+    zone.machine.vm_events[VM_EVENT_NAMES.index("pgrotated")] += 1
+    spin_unlock_irq(zone.lru_lock)

@@ -91,3 +91,18 @@ def putback_lru_page(page: Page) -> None:
     elif not was_unevictable and lru == LRU_UNEVICTABLE:
         machine.vm_events[UNEVICTABLE_PGCULLED] += 1
     put_page(page)  # drop ref from isolate
+
+
+def try_to_release_page(page: Page, gfp_mask: int) -> int:
+    """Ask the filesystem to drop the page's private data (mm/filemap.c).
+    Context: page locked. Return: 1 when released, 0 otherwise."""
+    from .buffer import try_to_free_buffers
+    from .page import PageLocked, PageWriteback
+
+    VM_BUG_ON(not PageLocked(page), page, "try_to_release_page of an unlocked page")
+    if PageWriteback(page):
+        return 0
+    mapping = page_mapping(page)
+    if mapping is not None and mapping.a_ops.releasepage is not None:
+        return mapping.a_ops.releasepage(page, gfp_mask)
+    return try_to_free_buffers(page)

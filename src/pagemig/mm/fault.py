@@ -1,0 +1,66 @@
+"""Model of arch/x86/mm/fault.c: a user access that faults, and the signals
+it may end in. ``user_access`` is what the CPU plus do_page_fault do for one
+page: find the VMA, check the access, call handle_mm_fault until the pte
+allows the access, and set the accessed/dirty bits as the MMU would."""
+
+from __future__ import annotations
+
+import errno
+
+from .memory import (
+    FAULT_FLAG_WRITE,
+    VM_FAULT_HWPOISON,
+    VM_FAULT_OOM,
+    VM_FAULT_SIGBUS,
+    handle_mm_fault,
+    pte_read,
+    set_pte_at,
+    vm_normal_page,
+)
+from .mmap import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, MmStruct, find_vma
+from .page import Page
+from .pgtable import pte_mkdirty, pte_mkyoung, pte_present, pte_write
+from .rwsem import down_read, up_read
+
+
+class UserFault(OSError):
+    """A user access the kernel answers with a signal (SIGSEGV or SIGBUS)."""
+
+    def __init__(self, signal: str, addr: int, why: str) -> None:
+        super().__init__(errno.EFAULT, f"{signal} at {addr:#x}: {why}")
+        self.signal = signal
+        self.addr = addr
+
+
+_MAX_RETRIES = 64
+
+
+def user_access(mm: MmStruct, addr: int, write: bool) -> Page:
+    """Make ``addr`` accessible for a read or write and return the page mapped
+    there (the zero page for untouched anonymous memory read)."""
+    down_read(mm.mmap_sem)
+    try:
+        vma = find_vma(mm, addr)
+        if vma is None or (vma.vm_start > addr and not vma.vm_flags & VM_GROWSDOWN):
+            raise UserFault("SIGSEGV", addr, "no mapping at this address")
+        if vma.vm_start > addr:
+            raise UserFault("SIGSEGV", addr, "below the stack (stack growth is not modelled)")
+        if write and not vma.vm_flags & VM_WRITE:
+            raise UserFault("SIGSEGV", addr, "write to a mapping without PROT_WRITE")
+        if not write and not vma.vm_flags & (VM_READ | VM_EXEC | VM_WRITE):
+            raise UserFault("SIGSEGV", addr, "access to a PROT_NONE mapping")
+        for _ in range(_MAX_RETRIES):
+            pte = pte_read(mm, addr)
+            if pte_present(pte) and (not write or pte_write(pte)):
+                pte = pte_mkyoung(pte_mkdirty(pte) if write else pte)
+                set_pte_at(mm, addr, pte)
+                page = vm_normal_page(vma, addr, pte)
+                return page if page is not None else mm.machine.zero_page
+            ret = handle_mm_fault(mm, vma, addr, FAULT_FLAG_WRITE if write else 0)
+            if ret & VM_FAULT_OOM:
+                raise OSError(errno.ENOMEM, f"out of memory faulting {addr:#x} (the OOM killer would run)")
+            if ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON):
+                raise UserFault("SIGBUS", addr, "beyond the end of the mapped file")
+        raise UserFault("SIGSEGV", addr, "fault made no progress")
+    finally:
+        up_read(mm.mmap_sem)

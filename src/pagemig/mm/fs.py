@@ -1,0 +1,450 @@
+"""A small in-memory VFS: inodes, files and the filesystem kinds migration
+treats differently (their address_space_operations are the point).
+
+=========  =====================================  ==================================
+kind       stands for (2.6.35)                    migratepage / writepage
+=========  =====================================  ==================================
+ext2       ext2/ext3/ext4, gfs2, ocfs2 data       buffer_migrate_page / via buffers
+tmpfs      shmem/tmpfs, MAP_SHARED|MAP_ANONYMOUS  migrate_page / to the swap cache
+vfat       FAT, block devices, most others        (none: fallback) / via buffers
+xfsbuf     XFS buffer-cache (metadata) pages      fail_migrate_page / (none)
+ramfs      ramfs (unevictable, never written)     (none: fallback) / (none)
+=========  =====================================  ==================================
+
+Disk-backed files keep their bytes in a store; a page read after eviction
+comes from it. tmpfs/ramfs have no store: their pages live in the page cache
+(and, for tmpfs, in swap).
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .buffer import (
+    BH_Dirty,
+    BH_Uptodate,
+    buffers_of,
+    clear_buffer_dirty,
+    create_empty_buffers,
+    page_has_buffers,
+    set_buffer_uptodate,
+    try_to_free_buffers,
+)
+from .filemap import (
+    AddressSpace,
+    AddressSpaceOperations,
+    find_get_page,
+    find_lock_page,
+)
+from .highmem import kmap, page_bytes
+from .mempolicy import Mempolicy, SharedPolicy, mpol_dup
+from .mmap import VmAreaStruct, VmOperations
+from .page import (
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    Page,
+    PageUptodate,
+    SetPageSwapBacked,
+    SetPageUptodate,
+    TestSetPageDirty,
+)
+from .pagemap import lock_page, mapping_set_unevictable, unlock_page
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+
+BLOCKSIZE = 1024  # ext2's default block size for small filesystems: 4 buffers per page
+
+
+class Inode:
+    """struct inode of a regular file."""
+
+    def __init__(self, machine: Machine, ino: int, path: str, kind: FsKind, size: int) -> None:
+        self.machine = machine
+        self.ino = ino
+        self.path = path
+        self.kind = kind
+        self.i_size = size
+        self.dirty = False
+        self.store: np.ndarray | None = (np.zeros(size, dtype=np.uint8) if kind.disk_backed else None)
+        self.mapping = AddressSpace(machine, self, kind.a_ops, account_dirty=kind.account_dirty,
+                                    writeback=kind.disk_backed)
+        if kind.unevictable:
+            mapping_set_unevictable(self.mapping)
+        # shmem_inode_info: swap entries of pages swapped out, by index.
+        self.swapped: dict[int, int] = {}
+        self.shared_policy = SharedPolicy()
+        self.i_count = 0  # references from VMAs
+        self.linked = True  # has a name in the VFS
+
+    def __repr__(self) -> str:
+        return f"<inode {self.ino} {self.path} ({self.kind.name}, {self.i_size} bytes)>"
+
+    @property
+    def f_mapping(self) -> AddressSpace:
+        return self.mapping
+
+    @property
+    def nr_pages(self) -> int:
+        return (self.i_size + PAGE_SIZE - 1) >> PAGE_SHIFT
+
+
+# --- reading and writing pages of disk-backed files -------------------------------------------
+
+
+def _store_slice(inode: Inode, index: int) -> tuple[int, int]:
+    start = index << PAGE_SHIFT
+    return start, min(inode.i_size, start + PAGE_SIZE)
+
+
+def simple_readpage(inode: Inode, page: Page) -> int:
+    """Fill the page from the file's store (zeros past EOF or without a store);
+    marks it uptodate and unlocks it, as ->readpage must."""
+    dest = kmap(page)
+    dest[:] = 0
+    if inode.store is not None:
+        start, end = _store_slice(inode, page.index)
+        if end > start:
+            dest[: end - start] = inode.store[start:end]
+    SetPageUptodate(page)
+    unlock_page(page)
+    return 0
+
+
+def _write_to_store(inode: Inode, page: Page) -> None:
+    assert inode.store is not None
+    start, end = _store_slice(inode, page.index)
+    if end > start:
+        inode.store[start:end] = page_bytes(page)[: end - start]
+
+
+def block_write_full_page(page: Page, wbc: object) -> int:
+    """Write a dirty page through its buffers: the bytes reach the store at
+    submission; the page stays under writeback until the I/O completes.
+    Context: page locked, PG_dirty already cleared by the caller."""
+    from .page_writeback import set_page_writeback
+
+    inode = page.mapping.host  # type: ignore[union-attr]
+    assert isinstance(inode, Inode)
+    machine = inode.machine
+    if machine.should_fail("writepage", path=inode.path, index=page.index):
+        from .page import SetPageError
+        from .pagemap import AS_EIO
+
+        SetPageError(page)
+        inode.mapping.flags |= 1 << AS_EIO
+        unlock_page(page)
+        return -errno.EIO
+    if not page_has_buffers(page):
+        create_empty_buffers(page, BLOCKSIZE, (1 << BH_Dirty) | (1 << BH_Uptodate))
+    _write_to_store(inode, page)
+    for bh in buffers_of(page):
+        clear_buffer_dirty(bh)
+        set_buffer_uptodate(bh)
+    set_page_writeback(page)
+    unlock_page(page)
+    machine.submit_writeback(page)
+    return 0
+
+
+def _set_page_dirty_no_writeback(page: Page) -> int:
+    """__set_page_dirty_no_writeback: shmem and ramfs pages just get PG_dirty."""
+    return int(not TestSetPageDirty(page))
+
+
+def shmem_writepage(page: Page, wbc: object) -> int:
+    """Move a tmpfs page from its file to the swap cache, then write it to swap.
+    Context: page locked, not mapped."""
+    from .bug import BUG_ON
+    from .filemap import _remove_from_page_cache
+    from .page import SetPageDirty, page_mapped
+    from .spinlock import spin_lock_irq, spin_unlock_irq
+    from .swap import put_page
+    from .swap_state import _add_to_swap_cache, swap_writepage
+    from .swapfile import get_swap_page, swap_duplicate, swapcache_free
+
+    BUG_ON(page_mapped(page), "shmem_writepage of a mapped page")
+    mapping = page.mapping
+    assert isinstance(mapping, AddressSpace)
+    inode = mapping.host
+    assert isinstance(inode, Inode)
+    machine = inode.machine
+    index = page.index
+    swap = get_swap_page(machine)
+    if not swap:
+        SetPageDirty(page)  # redirty: no swap space
+        unlock_page(page)
+        return 0
+    if _add_to_swap_cache(page, swap) != 0:
+        swapcache_free(machine, swap, None)
+        SetPageDirty(page)
+        unlock_page(page)
+        return 0
+    spin_lock_irq(mapping.tree_lock)
+    _remove_from_page_cache(page)
+    spin_unlock_irq(mapping.tree_lock)
+    put_page(page)  # the page cache's reference
+    swap_duplicate(machine, swap)  # the shmem inode's reference to the slot
+    inode.swapped[index] = swap
+    return swap_writepage(page, wbc)
+
+
+# --- address_space_operations of each kind -------------------------------------------------
+
+
+def _migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
+    from .migrate import migrate_page
+
+    return migrate_page(mapping, newpage, page)
+
+
+def _buffer_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
+    from .migrate import buffer_migrate_page
+
+    return buffer_migrate_page(mapping, newpage, page)
+
+
+def _fail_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
+    from .migrate import fail_migrate_page
+
+    return fail_migrate_page(mapping, newpage, page)
+
+
+def _releasepage_none(page: Page, gfp: int) -> int:
+    return try_to_free_buffers(page)
+
+
+EXT2_AOPS = AddressSpaceOperations("ext2_aops", writepage=block_write_full_page,
+                                   readpage=simple_readpage, migratepage=_buffer_migrate_page)
+SHMEM_AOPS = AddressSpaceOperations("shmem_aops", writepage=shmem_writepage,
+                                    set_page_dirty=_set_page_dirty_no_writeback,
+                                    migratepage=_migrate_page)
+FAT_AOPS = AddressSpaceOperations("fat_aops", writepage=block_write_full_page,
+                                  readpage=simple_readpage)
+XFS_BUF_AOPS = AddressSpaceOperations("xfs_address_space_operations",
+                                      migratepage=_fail_migrate_page)
+RAMFS_AOPS = AddressSpaceOperations("ramfs_aops", readpage=simple_readpage,
+                                    set_page_dirty=_set_page_dirty_no_writeback)
+
+
+@dataclass(frozen=True)
+class FsKind:
+    name: str
+    a_ops: AddressSpaceOperations
+    disk_backed: bool
+    account_dirty: bool
+    swap_backed: bool = False
+    unevictable: bool = False
+    describes: str = ""
+
+
+FS_KINDS: dict[str, FsKind] = {
+    "ext2": FsKind("ext2", EXT2_AOPS, True, True,
+                   describes="block filesystem with buffer heads (ext2/3/4): buffer_migrate_page"),
+    "tmpfs": FsKind("tmpfs", SHMEM_AOPS, False, False, swap_backed=True,
+                    describes="shmem/tmpfs, swap-backed: migrate_page"),
+    "vfat": FsKind("vfat", FAT_AOPS, True, True,
+                   describes="writepage but no migratepage: fallback_migrate_page"),
+    "xfsbuf": FsKind("xfsbuf", XFS_BUF_AOPS, False, True,
+                     describes="XFS buffer-cache pages: fail_migrate_page"),
+    "ramfs": FsKind("ramfs", RAMFS_AOPS, False, False, unevictable=True,
+                    describes="ramfs: unevictable, no writepage, no migratepage"),
+}
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+def filemap_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page | None]:
+    """Find (or read) the page-cache page at pgoff and return it locked."""
+    from .filemap import find_or_create_page
+    from .memory import VM_FAULT_LOCKED, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS
+    from .swap import put_page
+
+    inode = vma.vm_file
+    assert isinstance(inode, Inode)
+    mapping = inode.mapping
+    if pgoff >= inode.nr_pages:
+        return VM_FAULT_SIGBUS, None
+    ret = 0
+    page = find_get_page(mapping, pgoff)
+    if page is None:
+        page = find_or_create_page(mapping, pgoff, inode.machine, inode.kind.swap_backed)
+        if page is None:
+            return VM_FAULT_OOM, None
+        ret = VM_FAULT_MAJOR
+    else:
+        lock_page(page)
+    if page.mapping is not mapping:  # truncated or migrated meanwhile
+        unlock_page(page)
+        put_page(page)
+        return filemap_fault(vma, pgoff, flags)
+    if not PageUptodate(page):
+        if mapping.a_ops.readpage is not None:
+            mapping.a_ops.readpage(inode, page)
+            lock_page(page)
+        else:
+            kmap(page)[:] = 0  # no backing store: a fresh zeroed page
+            SetPageUptodate(page)
+    return ret | VM_FAULT_LOCKED, page
+
+
+def shmem_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page | None]:
+    """shmem_getpage: the cached page, the page swapped back in, or a new zeroed one."""
+    from .memory import VM_FAULT_LOCKED, VM_FAULT_OOM, VM_FAULT_SIGBUS
+
+    inode = vma.vm_file
+    assert isinstance(inode, Inode)
+    if pgoff >= inode.nr_pages:
+        return VM_FAULT_SIGBUS, None
+    page = shmem_getpage(inode, pgoff, vma, pgoff)
+    if page is None:
+        return VM_FAULT_OOM, None
+    return VM_FAULT_LOCKED, page
+
+
+def shmem_getpage(inode: Inode, index: int, vma: VmAreaStruct | None, pgoff: int) -> Page | None:
+    """A locked, uptodate page for ``index`` with a reference for the caller."""
+    from .filemap import add_to_page_cache_locked
+    from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
+    from .mempolicy import alloc_page_vma, alloc_pages_current
+    from .page import SetPageDirty
+    from .swap import lru_cache_add_anon, put_page
+    from .swap_state import delete_from_swap_cache, lookup_swap_cache_page, read_swap_cache_async
+    from .swapfile import swap_free
+
+    mapping = inode.mapping
+    machine = inode.machine
+    while True:
+        page = find_lock_page(mapping, index)
+        if page is not None:
+            return page
+        swap = inode.swapped.get(index)
+        if swap is not None:
+            page = lookup_swap_cache_page(machine, swap)
+            if page is None:
+                if vma is None:
+                    return None
+                page = read_swap_cache_async(machine, swap, vma, vma.vm_start + (
+                    (pgoff - vma.vm_pgoff) << PAGE_SHIFT))
+                if page is None:
+                    return None
+            lock_page(page)
+            from .page import PageSwapCache
+
+            if not PageSwapCache(page) or page.private != swap:
+                unlock_page(page)
+                put_page(page)
+                continue
+            delete_from_swap_cache(page)  # drops the swap cache's reference
+            if add_to_page_cache_locked(page, mapping, index) != 0:
+                unlock_page(page)
+                put_page(page)
+                return None
+            del inode.swapped[index]
+            swap_free(machine, swap)
+            SetPageDirty(page)
+            return page
+        if vma is not None:
+            page = alloc_page_vma(machine, GFP_HIGHUSER_MOVABLE | _GFP_ZERO, vma,
+                                  vma.vm_start + ((pgoff - vma.vm_pgoff) << PAGE_SHIFT))
+        else:
+            page = alloc_pages_current(machine, GFP_HIGHUSER_MOVABLE | _GFP_ZERO)
+        if page is None:
+            return None
+        SetPageSwapBacked(page)
+        from .page import _ClearPageLocked, _SetPageLocked
+
+        _SetPageLocked(page)
+        if add_to_page_cache_locked(page, mapping, index) != 0:
+            _ClearPageLocked(page)
+            put_page(page)
+            continue
+        lru_cache_add_anon(page)  # the allocation's reference is the caller's
+        SetPageUptodate(page)
+        return page
+
+
+def shmem_set_policy(vma: VmAreaStruct, new: Mempolicy | None) -> int:
+    """mpol_set_shared_policy over the VMA's range of file offsets."""
+    inode = vma.vm_file
+    assert isinstance(inode, Inode)
+    start = vma.vm_pgoff
+    end = start + ((vma.vm_end - vma.vm_start) >> PAGE_SHIFT)
+    inode.shared_policy.set(start, end, mpol_dup(new))
+    return 0
+
+
+def shmem_get_policy(vma: VmAreaStruct, addr: int) -> Mempolicy | None:
+    inode = vma.vm_file
+    assert isinstance(inode, Inode)
+    return inode.shared_policy.lookup(vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT))
+
+
+GENERIC_FILE_VM_OPS = VmOperations("generic_file_vm_ops", fault=filemap_fault)
+SHMEM_VM_OPS = VmOperations("shmem_vm_ops", fault=shmem_fault, set_policy=shmem_set_policy,
+                            get_policy=shmem_get_policy)
+
+
+def vm_ops_for(inode: Inode) -> VmOperations:
+    return SHMEM_VM_OPS if inode.kind.swap_backed else GENERIC_FILE_VM_OPS
+
+
+def truncate_inode_page(inode: Inode, page: Page) -> None:
+    """Drop one unmapped cached page (truncate_complete_page)."""
+    from .buffer import block_invalidate
+    from .filemap import remove_from_page_cache
+    from .page_writeback import cancel_dirty_page
+    from .swap import put_page
+
+    if page_has_buffers(page):
+        block_invalidate(inode.mapping, page)
+    cancel_dirty_page(page)
+    remove_from_page_cache(page)
+    put_page(page)
+
+
+def create_inode(machine: Machine, path: str, size: int, kind: str) -> Inode:
+    if kind not in FS_KINDS:
+        raise ValueError(f"unknown filesystem kind {kind!r} (known: {', '.join(FS_KINDS)})")
+    if size < 0:
+        raise ValueError(f"file size must not be negative, got {size}")
+    ino = machine._next_ino
+    machine._next_ino += 1
+    inode = Inode(machine, ino, path, FS_KINDS[kind], size)
+    machine.inodes[ino] = inode
+    return inode
+
+
+def shmem_zero_setup(machine: Machine, size: int) -> Inode:
+    """MAP_SHARED|MAP_ANONYMOUS: an unlinked tmpfs file named dev/zero."""
+    inode = create_inode(machine, "/dev/zero (deleted)", size, "tmpfs")
+    inode.linked = False
+    return inode
+
+
+def fput(inode: Inode) -> None:
+    """Drop a VMA's reference; an unlinked inode with none left is evicted."""
+    inode.i_count -= 1
+    if inode.i_count == 0 and not inode.linked:
+        evict_inode(inode)
+
+
+def evict_inode(inode: Inode) -> None:
+    """truncate_inode_pages + shmem's swap release: every cached page and swap
+    slot of the file goes."""
+    from .swapfile import free_swap_and_cache
+
+    for index in sorted(inode.mapping.page_tree):
+        page = inode.mapping.page_tree[index]
+        lock_page(page)
+        truncate_inode_page(inode, page)
+        unlock_page(page)
+    for entry in list(inode.swapped.values()):
+        free_swap_and_cache(inode.machine, entry)
+    inode.swapped.clear()
+    del inode.machine.inodes[inode.ino]

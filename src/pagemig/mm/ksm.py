@@ -1,0 +1,231 @@
+"""Model of mm/ksm.c (2.6.35): merging identical anonymous pages.
+
+A KSM page's mapping is its stable node (tagged ANON|KSM, so PageKsm is
+derived as in the kernel); the stable node remembers the page's pfn
+(``kpfn``) and, through rmap items, every (mm, address, anon_vma) mapping it.
+Writes break COW through do_wp_page, which never reuses a KSM page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, ClassVar
+
+from .bug import VM_BUG_ON
+from .mmap import VM_MERGEABLE, VM_SHARED, MmStruct, VmAreaStruct
+from .page import (
+    PAGE_MAPPING_ANON,
+    PAGE_MAPPING_KSM,
+    PAGE_SHIFT,
+    Page,
+    PageAnon,
+    PageKsm,
+    PageLocked,
+    PageMapping,
+    get_page,
+    page_count,
+    page_mapcount,
+)
+from .pagemap import trylock_page, unlock_page
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+    from .rmap import AnonVma, RmapOne
+
+
+class RmapItem:
+    __slots__ = ("address", "anon_vma", "mm")
+
+    def __init__(self, mm: MmStruct, address: int, anon_vma: AnonVma) -> None:
+        self.mm = mm
+        self.address = address
+        self.anon_vma = anon_vma
+
+
+class StableNode(PageMapping):
+    """struct stable_node: what a KSM page's mapping points at."""
+
+    __slots__ = ("hlist", "kpfn")
+    mapping_flags: ClassVar[int] = PAGE_MAPPING_ANON | PAGE_MAPPING_KSM
+
+    def __init__(self, kpfn: int) -> None:
+        self.kpfn = kpfn
+        self.hlist: list[RmapItem] = []
+
+    def __repr__(self) -> str:
+        return f"<stable_node kpfn={self.kpfn:#x} mappers={len(self.hlist)}>"
+
+
+def page_stable_node(page: Page) -> StableNode | None:
+    if not PageKsm(page):
+        return None
+    assert isinstance(page.mapping, StableNode)
+    return page.mapping
+
+
+def ksm_migrate_page(newpage: Page, oldpage: Page) -> None:
+    """After migration the stable node points at the new pfn. Both pages locked."""
+    VM_BUG_ON(not PageLocked(oldpage), oldpage, "ksm_migrate_page: old page unlocked")
+    VM_BUG_ON(not PageLocked(newpage), newpage, "ksm_migrate_page: new page unlocked")
+    VM_BUG_ON(newpage.mapping is not oldpage.mapping, newpage, "mappings differ")
+    stable_node = page_stable_node(newpage)
+    if stable_node is not None:
+        VM_BUG_ON(stable_node.kpfn != oldpage.pfn, oldpage, "stale stable node")
+        stable_node.kpfn = newpage.pfn
+
+
+def _walk_ksm(page: Page, rmap_one: RmapOne, arg: object, until_unmapped: bool) -> int:
+    """Visit every VMA mapping a KSM page: first those of the mm that merged
+    it, then (search_new_forks) those of forked children sharing the anon_vma."""
+    from .rmap import SWAP_AGAIN
+    from .spinlock import spin_lock, spin_unlock
+
+    VM_BUG_ON(not PageKsm(page), page, "KSM rmap walk of a non-KSM page")
+    VM_BUG_ON(not PageLocked(page), page, "KSM rmap walk of an unlocked page")
+    stable_node = page_stable_node(page)
+    ret = SWAP_AGAIN
+    if stable_node is None:
+        return ret
+    for search_new_forks in (False, True):
+        for item in list(stable_node.hlist):
+            anon_vma = item.anon_vma
+            spin_lock(anon_vma.lock)
+            try:
+                for avc in list(anon_vma.head):
+                    vma = avc.vma
+                    if not vma.contains(item.address):
+                        continue
+                    if (item.mm is vma.vm_mm) == search_new_forks:
+                        continue
+                    ret = rmap_one(page, vma, item.address, arg)
+                    if ret != SWAP_AGAIN or (until_unmapped and page._mapcount < 0):
+                        return ret
+            finally:
+                spin_unlock(anon_vma.lock)
+    return ret
+
+
+def rmap_walk_ksm(page: Page, rmap_one: RmapOne, arg: object) -> int:
+    return _walk_ksm(page, rmap_one, arg, until_unmapped=False)
+
+
+def try_to_unmap_ksm(page: Page, flags: int) -> int:
+    from .rmap import try_to_unmap_one
+
+    return _walk_ksm(page, try_to_unmap_one, flags, until_unmapped=True)
+
+
+# --- merging --------------------------------------------------------------------------------
+
+
+def _candidates(machine: Machine, only_mergeable: bool) -> list[tuple[MmStruct, VmAreaStruct, int, Page]]:
+    """Present anonymous (non-KSM) pages of private VMAs, in a stable order."""
+    from .memory import vm_normal_page
+    from .pgtable import pte_pfn, pte_present
+
+    found = []
+    for task in sorted(machine.pid_table.tasks.values(), key=lambda t: t.pid):
+        mm = task.mm
+        if mm is None or task.pid != task.tgid:
+            continue
+        for vma in mm.mmap:
+            if vma.vm_flags & VM_SHARED or vma.vm_file is not None:
+                continue
+            if only_mergeable and not vma.vm_flags & VM_MERGEABLE:
+                continue
+            for vpn in range(vma.vm_start >> PAGE_SHIFT, vma.vm_end >> PAGE_SHIFT):
+                pte = mm.ptes.get(vpn, 0)
+                if not pte_present(pte):
+                    continue
+                page = vm_normal_page(vma, vpn << PAGE_SHIFT, pte)
+                if page is not None and PageAnon(page) and pte_pfn(pte) == page.pfn:
+                    found.append((mm, vma, vpn << PAGE_SHIFT, page))
+    return found
+
+
+def _write_protect_page(vma: VmAreaStruct, page: Page, address: int) -> bool:
+    """Make the pte read-only (moving its dirty bit to the page); refuse if
+    someone holds an extra reference (count must be mapcount + ours)."""
+    from .page_writeback import set_page_dirty
+    from .pgtable import pte_dirty, pte_mkclean, pte_wrprotect
+
+    mm = vma.vm_mm
+    vpn = address >> PAGE_SHIFT
+    pte = mm.ptes[vpn]
+    from .page import PageSwapCache
+
+    swapped = 1 if PageSwapCache(page) else 0
+    if page_mapcount(page) + 1 + swapped != page_count(page):
+        return False
+    if pte_dirty(pte):
+        set_page_dirty(page)
+    mm.ptes[vpn] = pte_mkclean(pte_wrprotect(pte))
+    return True
+
+
+def _replace_page(vma: VmAreaStruct, page: Page, kpage: Page, address: int) -> None:
+    """Point the pte at the KSM page and drop the duplicate."""
+    from .memory import mk_pte
+    from .rmap import page_add_anon_rmap, page_remove_rmap
+    from .swap import put_page
+
+    mm = vma.vm_mm
+    get_page(kpage)
+    page_add_anon_rmap(kpage, vma, address)
+    mm.ptes[address >> PAGE_SHIFT] = mk_pte(kpage, vma.vm_page_prot)
+    page_remove_rmap(page)
+    put_page(page)  # the pte's reference to the duplicate
+
+
+def ksm_merge(machine: Machine, only_mergeable: bool = True) -> int:
+    """One full ksmd pass: merge anonymous pages with identical contents.
+    Returns the number of ptes now pointing at a shared KSM page."""
+    from .highmem import page_bytes
+    from .swap import lru_add_drain_all, put_page
+
+    # A new scan round drains the pagevecs so their references do not make
+    # every fresh page look pinned.
+    lru_add_drain_all(machine)
+    groups: dict[bytes, list[tuple[MmStruct, VmAreaStruct, int, Page]]] = defaultdict(list)
+    for item in _candidates(machine, only_mergeable):
+        groups[bytes(page_bytes(item[3]))].append(item)
+    merged = 0
+    for items in groups.values():
+        kpage_item = next((it for it in items if PageKsm(it[3])), items[0])
+        distinct = {id(it[3]) for it in items}
+        if len(distinct) < 2:
+            continue
+        kmm, kvma, kaddr, kpage = kpage_item
+        get_page(kpage)
+        if not trylock_page(kpage):
+            put_page(kpage)
+            continue
+        if not PageKsm(kpage):
+            if not _write_protect_page(kvma, kpage, kaddr):
+                unlock_page(kpage)
+                put_page(kpage)
+                continue
+            assert kvma.anon_vma is not None
+            node = StableNode(kpage.pfn)
+            node.hlist.append(RmapItem(kmm, kaddr, kvma.anon_vma_chain[-1].anon_vma))
+            kpage.mapping = node
+        stable = page_stable_node(kpage)
+        assert stable is not None
+        node = stable
+        for mm, vma, addr, page in items:
+            if page is kpage:
+                continue
+            get_page(page)
+            if not trylock_page(page):
+                put_page(page)
+                continue
+            if _write_protect_page(vma, page, addr):
+                assert vma.anon_vma is not None
+                _replace_page(vma, page, kpage, addr)
+                node.hlist.append(RmapItem(mm, addr, vma.anon_vma_chain[-1].anon_vma))
+                merged += 1
+            unlock_page(page)
+            put_page(page)
+        unlock_page(kpage)
+        put_page(kpage)
+    return merged

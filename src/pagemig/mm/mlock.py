@@ -1,0 +1,181 @@
+"""Model of mm/mlock.c and the mlock helpers of mm/internal.h (2.6.35).
+
+An mlocked page has PG_mlocked, counts in NR_MLOCK and lives on the
+unevictable LRU list. mlock(2) marks the VMAs VM_LOCKED and faults every page
+in (a write fault for private writable mappings, to break COW first).
+"""
+
+from __future__ import annotations
+
+import errno
+
+from .bug import BUG_ON
+from .mmap import (
+    PAGE_ALIGN,
+    VM_LOCKED,
+    VM_SHARED,
+    VM_SPECIAL,
+    VM_WRITE,
+    MmStruct,
+    VmAreaStruct,
+    find_vma,
+    split_vma,
+)
+from .mmzone import ZoneStatItem
+from .page import (
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    Page,
+    PageLocked,
+    PageUnevictable,
+    SetPageMlocked,
+    TestClearPageMlocked,
+    TestSetPageMlocked,
+)
+from .pagemap import lock_page, unlock_page
+from .swap import put_page
+from .vmscan import isolate_lru_page, putback_lru_page
+from .vmstat import VM_EVENT_NAMES
+
+NR_MLOCK = ZoneStatItem.NR_MLOCK
+UNEVICTABLE_PGMLOCKED = VM_EVENT_NAMES.index("unevictable_pgs_mlocked")
+UNEVICTABLE_PGMUNLOCKED = VM_EVENT_NAMES.index("unevictable_pgs_munlocked")
+UNEVICTABLE_PGSTRANDED = VM_EVENT_NAMES.index("unevictable_pgs_stranded")
+
+
+def is_mlocked_vma(vma: VmAreaStruct, page: Page) -> bool:
+    """A new page faulted into a VM_LOCKED VMA is mlocked at once."""
+    if vma.vm_flags & (VM_LOCKED | VM_SPECIAL) != VM_LOCKED:
+        return False
+    if not TestSetPageMlocked(page):
+        page.zone.vm_stat[NR_MLOCK] += 1
+        page.zone.machine.vm_events[UNEVICTABLE_PGMLOCKED] += 1
+    return True
+
+
+def mlock_vma_page(page: Page) -> None:
+    """Mark a page mlocked and move it to the unevictable list. Page locked."""
+    BUG_ON(not PageLocked(page), "mlock_vma_page of an unlocked page")
+    if not TestSetPageMlocked(page):
+        page.zone.vm_stat[NR_MLOCK] += 1
+        page.zone.machine.vm_events[UNEVICTABLE_PGMLOCKED] += 1
+        if isolate_lru_page(page) == 0:
+            putback_lru_page(page)
+
+
+def munlock_vma_page(page: Page) -> None:
+    """Clear PG_mlocked unless another VM_LOCKED VMA still maps the page. Page locked."""
+    from .rmap import SWAP_MLOCK, try_to_munlock
+
+    BUG_ON(not PageLocked(page), "munlock_vma_page of an unlocked page")
+    if TestClearPageMlocked(page):
+        page.zone.vm_stat[NR_MLOCK] -= 1
+        machine = page.zone.machine
+        if isolate_lru_page(page) == 0:
+            ret = try_to_munlock(page)
+            if ret != SWAP_MLOCK:
+                machine.vm_events[UNEVICTABLE_PGMUNLOCKED] += 1
+            putback_lru_page(page)
+        elif PageUnevictable(page):
+            machine.vm_events[UNEVICTABLE_PGSTRANDED] += 1
+        else:
+            machine.vm_events[UNEVICTABLE_PGMUNLOCKED] += 1
+
+
+def mlock_migrate_page(newpage: Page, page: Page) -> None:
+    """Move PG_mlocked and its NR_MLOCK count from the old page's zone to the new one's."""
+    if TestClearPageMlocked(page):
+        page.zone.vm_stat[NR_MLOCK] -= 1
+        SetPageMlocked(newpage)
+        newpage.zone.vm_stat[NR_MLOCK] += 1
+
+
+def _mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
+    """Fault every page of [start, end) in and mlock it (__mlock_vma_pages_range)."""
+    from .memory import FOLL_GET, FOLL_MLOCK, FOLL_TOUCH, FOLL_WRITE, get_user_pages
+
+    gup_flags = FOLL_TOUCH | FOLL_GET | FOLL_MLOCK
+    # Touch writable private mappings with a write fault to break COW now.
+    if vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE:
+        gup_flags |= FOLL_WRITE
+    for addr in range(start, end, PAGE_SIZE):
+        page = get_user_pages(vma.vm_mm, vma, addr, gup_flags)
+        if isinstance(page, int):
+            return page
+        if page is not None:
+            put_page(page)
+    return 0
+
+
+def munlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> None:
+    from .memory import FOLL_DUMP, FOLL_GET, follow_page
+
+    vma.vm_flags &= ~VM_LOCKED
+    for addr in range(start, end, PAGE_SIZE):
+        page = follow_page(vma, addr, FOLL_GET | FOLL_DUMP)
+        if isinstance(page, Page):
+            lock_page(page)
+            if page.mapping is not None:
+                munlock_vma_page(page)
+            unlock_page(page)
+            put_page(page)
+
+
+def munlock_vma_pages_all(vma: VmAreaStruct) -> None:
+    munlock_vma_pages_range(vma, vma.vm_start, vma.vm_end)
+
+
+def mlock_fixup(vma: VmAreaStruct, start: int, end: int, newflags: int) -> int:
+    """Apply VM_LOCKED on/off to [start, end) of one VMA, splitting it as needed."""
+    mm = vma.vm_mm
+    if newflags == vma.vm_flags or vma.vm_flags & VM_SPECIAL:
+        return 0
+    if start != vma.vm_start:
+        ret = split_vma(mm, vma, start, True)
+        if ret:
+            return ret
+    if end != vma.vm_end:
+        ret = split_vma(mm, vma, end, False)
+        if ret:
+            return ret
+    nr_pages = (end - start) >> PAGE_SHIFT
+    lock = newflags & VM_LOCKED
+    mm.locked_vm += nr_pages if lock else -nr_pages
+    if lock:
+        vma.vm_flags = newflags
+        ret = _mlock_vma_pages_range(vma, start, end)
+        return ret if ret < 0 else 0
+    munlock_vma_pages_range(vma, start, end)
+    vma.vm_flags = newflags
+    return 0
+
+
+def do_mlock(mm: MmStruct, start: int, length: int, on: bool) -> int:
+    """mlock/munlock of [start, start+len): -ENOMEM if part of it is unmapped."""
+    if start & (PAGE_SIZE - 1):
+        return -errno.EINVAL
+    end = start + PAGE_ALIGN(length)
+    if end < start:
+        return -errno.EINVAL
+    if end == start:
+        return 0
+    vma = find_vma(mm, start)
+    if vma is None or vma.vm_start > start:
+        return -errno.ENOMEM
+    nstart = start
+    error = 0
+    while True:
+        newflags = vma.vm_flags | VM_LOCKED if on else vma.vm_flags & ~VM_LOCKED
+        tmp = min(vma.vm_end, end)
+        error = mlock_fixup(vma, nstart, tmp, newflags)
+        if error:
+            break
+        nstart = tmp
+        if nstart >= end:
+            break
+        nxt = find_vma(mm, nstart)
+        if nxt is None or nxt.vm_start != nstart:
+            error = -errno.ENOMEM
+            break
+        vma = nxt
+    return error

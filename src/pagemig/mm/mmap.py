@@ -1,0 +1,555 @@
+"""Model of mm/mmap.c (and the VMA parts of include/linux/mm.h, mm_types.h).
+
+An mm_struct keeps its VMAs sorted by address with a parallel list of end
+addresses, so find_vma is a bisection with the kernel's semantics: the first
+VMA whose end lies above the address, which may start above it too.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .page import PAGE_SHIFT, PAGE_SIZE
+from .pgtable import vm_get_page_prot
+from .rwsem import RwSemaphore
+from .spinlock import SpinLock
+
+if TYPE_CHECKING:
+    from ..machine import Machine
+    from .mempolicy import Mempolicy
+    from .page import Page
+    from .rmap import AnonVma, AnonVmaChain
+    from .sched import TaskStruct
+
+# include/linux/mm.h (2.6.35)
+VM_READ = 0x00000001
+VM_WRITE = 0x00000002
+VM_EXEC = 0x00000004
+VM_SHARED = 0x00000008
+VM_MAYREAD = 0x00000010
+VM_MAYWRITE = 0x00000020
+VM_MAYEXEC = 0x00000040
+VM_MAYSHARE = 0x00000080
+VM_GROWSDOWN = 0x00000100
+VM_GROWSUP = 0x00000200
+VM_PFNMAP = 0x00000400
+VM_DENYWRITE = 0x00000800
+VM_EXECUTABLE = 0x00001000
+VM_LOCKED = 0x00002000
+VM_IO = 0x00004000
+VM_SEQ_READ = 0x00008000
+VM_RAND_READ = 0x00010000
+VM_DONTCOPY = 0x00020000
+VM_DONTEXPAND = 0x00040000
+VM_RESERVED = 0x00080000
+VM_ACCOUNT = 0x00100000
+VM_NORESERVE = 0x00200000
+VM_HUGETLB = 0x00400000
+VM_NONLINEAR = 0x00800000
+VM_MIXEDMAP = 0x10000000
+VM_MERGEABLE = 0x80000000
+VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_RESERVED | VM_PFNMAP
+VM_STACK_INCOMPLETE_SETUP = VM_RAND_READ | VM_SEQ_READ
+
+# include/asm-generic/mman-common.h
+PROT_NONE = 0x0
+PROT_READ = 0x1
+PROT_WRITE = 0x2
+PROT_EXEC = 0x4
+MAP_SHARED = 0x01
+MAP_PRIVATE = 0x02
+MAP_TYPE = 0x0F
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_GROWSDOWN = 0x0100
+MAP_LOCKED = 0x2000
+MAP_NORESERVE = 0x4000
+MAP_POPULATE = 0x8000
+
+MM_FILEPAGES = 0
+MM_ANONPAGES = 1
+MM_SWAPENTS = 2
+NR_MM_COUNTERS = 3
+
+TASK_SIZE = 0x00007FFFFFFFF000  # x86-64 with 4-level page tables
+MMAP_BASE = 0x00007FFFF7FFF000  # top-down mmap base with randomisation off
+
+
+def PAGE_ALIGN(addr: int) -> int:
+    return (addr + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+@dataclass(frozen=True)
+class VmOperations:
+    """struct vm_operations_struct: an empty slot keeps its meaning (None)."""
+
+    name: str
+    fault: Callable[..., tuple[int, Page | None]] | None = None
+    page_mkwrite: Callable[..., int] | None = None
+    set_policy: Callable[..., int] | None = None
+    get_policy: Callable[..., Mempolicy | None] | None = None
+    migrate: Callable[..., int] | None = None
+
+
+class VmAreaStruct:
+    """vm_area_struct."""
+
+    __slots__ = (
+        "anon_vma",
+        "anon_vma_chain",
+        "vm_end",
+        "vm_file",
+        "vm_flags",
+        "vm_mm",
+        "vm_ops",
+        "vm_page_prot",
+        "vm_pgoff",
+        "vm_policy",
+        "vm_private_data",
+        "vm_start",
+    )
+
+    def __init__(self, mm: MmStruct, start: int, end: int, flags: int, pgoff: int,
+                 file: object = None, ops: VmOperations | None = None) -> None:
+        self.vm_mm = mm
+        self.vm_start = start
+        self.vm_end = end
+        self.vm_flags = flags
+        self.vm_page_prot = vm_get_page_prot(flags)
+        self.vm_pgoff = pgoff
+        self.vm_file = file
+        if file is not None:
+            file.i_count += 1  # type: ignore[attr-defined]  # get_file: the VMA's reference
+        self.vm_ops = ops
+        self.anon_vma: AnonVma | None = None
+        self.anon_vma_chain: list[AnonVmaChain] = []  # newest first, oldest last
+        self.vm_policy: Mempolicy | None = None
+        self.vm_private_data: object = None
+
+    def __repr__(self) -> str:
+        return f"<vma {self.vm_start:#x}-{self.vm_end:#x} flags={self.vm_flags:#x}>"
+
+    def contains(self, addr: int) -> bool:
+        return self.vm_start <= addr < self.vm_end
+
+
+class MmStruct:
+    """mm_struct: VMAs, page tables, RSS counters, mmap_sem and the dumpable flag."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.mmap: list[VmAreaStruct] = []
+        self._ends: list[int] = []
+        # Page tables: present ptes by virtual page number; the upper levels
+        # as the sets of present pgd/pud/pmd indices.
+        self.ptes: dict[int, int] = {}
+        self.pgd_present: set[int] = set()
+        self.pud_present: set[int] = set()
+        self.pmd_present: set[int] = set()
+        self.page_table_lock = SpinLock(machine, "page_table_lock")
+        self.mmap_sem = RwSemaphore(machine, "mmap_sem")
+        self.rss = [0] * NR_MM_COUNTERS
+        self.mm_users = 1
+        self.mm_count = 1
+        self.dumpable = 1
+        self.owner: TaskStruct | None = None
+        self.mmap_base = MMAP_BASE
+        self.task_size = TASK_SIZE
+        self.total_vm = 0
+        self.locked_vm = 0
+        self.def_flags = 0
+        self.on_mmlist = False
+
+    def __repr__(self) -> str:
+        return f"<mm {len(self.mmap)} vmas rss={self.rss}>"
+
+    @property
+    def map_count(self) -> int:
+        return len(self.mmap)
+
+
+# --- VMA tree ------------------------------------------------------------------------------
+
+
+def find_vma(mm: MmStruct, addr: int) -> VmAreaStruct | None:
+    """The first VMA with addr < vm_end (it may start above addr), or None."""
+    i = bisect.bisect_right(mm._ends, addr)
+    return mm.mmap[i] if i < len(mm.mmap) else None
+
+
+def find_vma_prev(mm: MmStruct, addr: int) -> tuple[VmAreaStruct | None, VmAreaStruct | None]:
+    i = bisect.bisect_right(mm._ends, addr)
+    prev = mm.mmap[i - 1] if i > 0 else None
+    return (mm.mmap[i] if i < len(mm.mmap) else None), prev
+
+
+def find_vma_intersection(mm: MmStruct, start: int, end: int) -> VmAreaStruct | None:
+    vma = find_vma(mm, start)
+    if vma is not None and end <= vma.vm_start:
+        return None
+    return vma
+
+
+def vma_link(mm: MmStruct, vma: VmAreaStruct) -> None:
+    i = bisect.bisect_left([v.vm_start for v in mm.mmap], vma.vm_start)
+    mm.mmap.insert(i, vma)
+    mm._ends.insert(i, vma.vm_end)
+    if vma.vm_file is not None:
+        _i_mmap(vma).append(vma)
+
+
+def vma_unlink(mm: MmStruct, vma: VmAreaStruct) -> None:
+    i = mm.mmap.index(vma)
+    del mm.mmap[i]
+    del mm._ends[i]
+    if vma.vm_file is not None:
+        _i_mmap(vma).remove(vma)
+
+
+def _i_mmap(vma: VmAreaStruct) -> list[VmAreaStruct]:
+    mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
+    return mapping.i_mmap  # type: ignore[no-any-return]
+
+
+def _vma_adjust_end(mm: MmStruct, vma: VmAreaStruct, end: int) -> None:
+    vma.vm_end = end
+    mm._ends[mm.mmap.index(vma)] = end
+
+
+def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool) -> int:
+    """Split ``vma`` at ``addr``; the new VMA takes the part below (new_below)
+    or above. Both halves share the anon_vma chains, policy and file."""
+    from .mempolicy import mpol_dup
+    from .rmap import anon_vma_clone
+
+    if addr & (PAGE_SIZE - 1) or not vma.vm_start < addr < vma.vm_end:
+        return -errno.EINVAL
+    if new_below:
+        new = VmAreaStruct(mm, vma.vm_start, addr, vma.vm_flags, vma.vm_pgoff, vma.vm_file,
+                           vma.vm_ops)
+    else:
+        new = VmAreaStruct(mm, addr, vma.vm_end, vma.vm_flags,
+                           vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT), vma.vm_file,
+                           vma.vm_ops)
+    new.vm_page_prot = vma.vm_page_prot
+    new.vm_policy = mpol_dup(vma.vm_policy)
+    new.vm_private_data = vma.vm_private_data
+    anon_vma_clone(new, vma)
+    if new_below:
+        vma_unlink(mm, vma)
+        vma.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
+        vma.vm_start = addr
+        vma_link(mm, vma)
+    else:
+        _vma_adjust_end(mm, vma, addr)
+    vma_link(mm, new)
+    return 0
+
+
+def get_unmapped_area(mm: MmStruct, addr: int, length: int, flags: int) -> int:
+    """arch_get_unmapped_area_topdown: honour a free hint, else the highest gap
+    below mmap_base. Returns the address or -ENOMEM."""
+    if length > mm.task_size:
+        return -errno.ENOMEM
+    if flags & MAP_FIXED:
+        return addr
+    if addr:
+        addr = PAGE_ALIGN(addr)
+        vma = find_vma(mm, addr)
+        if mm.task_size - length >= addr and (vma is None or addr + length <= vma.vm_start):
+            return addr
+    top = mm.mmap_base
+    for vma in reversed(mm.mmap):
+        if vma.vm_start >= top:
+            continue
+        if vma.vm_end <= top - length:
+            return top - length
+        top = vma.vm_start
+    return top - length if top >= length + PAGE_SIZE * 16 else -errno.ENOMEM
+
+
+def mmput(mm: MmStruct) -> None:
+    """Drop a user reference; the last one tears the address space down."""
+    mm.mm_users -= 1
+    if mm.mm_users == 0:
+        exit_mmap(mm)
+
+
+def exit_mmap(mm: MmStruct) -> None:
+    """Unmap every VMA and free the page tables (mm/mmap.c exit_mmap)."""
+    from .memory import free_pgtables, unmap_vmas
+    from .mlock import munlock_vma_pages_all
+
+    for vma in list(mm.mmap):
+        if vma.vm_flags & VM_LOCKED:
+            munlock_vma_pages_all(vma)
+    for vma in list(mm.mmap):
+        unmap_vmas(mm, vma, vma.vm_start, vma.vm_end)
+    for vma in list(mm.mmap):
+        remove_vma(mm, vma)
+    free_pgtables(mm, 0, TASK_SIZE)
+
+
+def remove_vma(mm: MmStruct, vma: VmAreaStruct) -> None:
+    from .fs import fput
+    from .rmap import unlink_anon_vmas
+
+    vma_unlink(mm, vma)
+    unlink_anon_vmas(vma)
+    mm.total_vm -= (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+    vma.vm_policy = None
+    if vma.vm_file is not None:
+        fput(vma.vm_file)  # type: ignore[arg-type]
+
+
+# --- mmap / munmap / mprotect / mremap ---------------------------------------------------------
+
+
+def calc_vm_flags(prot: int, flags: int) -> int:
+    vm = 0
+    if prot & PROT_READ:
+        vm |= VM_READ
+    if prot & PROT_WRITE:
+        vm |= VM_WRITE
+    if prot & PROT_EXEC:
+        vm |= VM_EXEC
+    if flags & MAP_GROWSDOWN:
+        vm |= VM_GROWSDOWN
+    if flags & MAP_LOCKED:
+        vm |= VM_LOCKED
+    return vm | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
+
+
+def do_mmap_pgoff(mm: MmStruct, file: object, addr: int, length: int, prot: int, flags: int,
+                  pgoff: int) -> int:
+    """Create a mapping; returns its address or a negative errno."""
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC):
+        return -errno.EINVAL
+    if length == 0:
+        return -errno.EINVAL
+    length = PAGE_ALIGN(length)
+    if length == 0 or length > mm.task_size:
+        return -errno.ENOMEM
+    if (pgoff + (length >> PAGE_SHIFT)) < pgoff:
+        return -errno.EOVERFLOW
+    if flags & MAP_FIXED and addr & (PAGE_SIZE - 1):
+        return -errno.EINVAL
+    map_type = flags & MAP_TYPE
+    if map_type not in (MAP_SHARED, MAP_PRIVATE):
+        return -errno.EINVAL
+    vm_flags = calc_vm_flags(prot, flags) | mm.def_flags
+    if file is not None:
+        if map_type == MAP_SHARED:
+            vm_flags |= VM_SHARED | VM_MAYSHARE
+    elif map_type == MAP_SHARED:
+        pgoff = 0
+        vm_flags |= VM_SHARED | VM_MAYSHARE
+    else:
+        # Set pgoff according to addr for anon_vma.
+        pgoff = addr >> PAGE_SHIFT
+    addr = get_unmapped_area(mm, addr, length, flags)
+    if addr < 0:
+        return addr
+    if addr & (PAGE_SIZE - 1) or addr + length > mm.task_size:
+        return -errno.ENOMEM
+    if not file and map_type == MAP_PRIVATE:
+        pgoff = addr >> PAGE_SHIFT
+    return mmap_region(mm, file, addr, length, flags, vm_flags, pgoff)
+
+
+def mmap_region(mm: MmStruct, file: object, addr: int, length: int, flags: int, vm_flags: int,
+                pgoff: int) -> int:
+    from .fs import Inode, shmem_zero_setup, vm_ops_for
+
+    # Clear old maps (MAP_FIXED).
+    if find_vma_intersection(mm, addr, addr + length) is not None:
+        rc = do_munmap(mm, addr, length)
+        if rc:
+            return rc
+    ops = None
+    if file is None and vm_flags & VM_SHARED:
+        file = shmem_zero_setup(mm.machine, length)
+    if file is not None:
+        assert isinstance(file, Inode)
+        ops = vm_ops_for(file)
+    vma = VmAreaStruct(mm, addr, addr + length, vm_flags, pgoff, file, ops)
+    vma_link(mm, vma)
+    mm.total_vm += length >> PAGE_SHIFT
+    if vm_flags & VM_LOCKED:
+        from .mlock import _mlock_vma_pages_range
+
+        mm.locked_vm += length >> PAGE_SHIFT
+        _mlock_vma_pages_range(vma, addr, addr + length)
+    elif flags & MAP_POPULATE:
+        make_pages_present(mm, addr, addr + length)
+    return addr
+
+
+def make_pages_present(mm: MmStruct, start: int, end: int) -> None:
+    from .memory import FOLL_GET, FOLL_TOUCH, FOLL_WRITE, get_user_pages
+    from .swap import put_page
+
+    for addr in range(start, end, PAGE_SIZE):
+        vma = find_vma(mm, addr)
+        if vma is None or vma.vm_start > addr:
+            continue
+        write = FOLL_WRITE if vma.vm_flags & VM_WRITE else 0
+        page = get_user_pages(mm, vma, addr, FOLL_GET | FOLL_TOUCH | write)
+        if not isinstance(page, int) and page is not None:
+            put_page(page)
+
+
+def do_munmap(mm: MmStruct, start: int, length: int) -> int:
+    """Unmap [start, start+len); unmapping nothing is not an error."""
+    from .memory import free_pgtables, unmap_vmas
+    from .mlock import munlock_vma_pages_all
+
+    if start & (PAGE_SIZE - 1) or start > mm.task_size or length > mm.task_size - start:
+        return -errno.EINVAL
+    length = PAGE_ALIGN(length)
+    if length == 0:
+        return -errno.EINVAL
+    end = start + length
+    vma = find_vma(mm, start)
+    if vma is None or vma.vm_start >= end:
+        return 0
+    if start > vma.vm_start:
+        rc = split_vma(mm, vma, start, False)
+        if rc:
+            return rc
+    last = find_vma(mm, end)
+    if last is not None and end > last.vm_start:
+        rc = split_vma(mm, last, end, True)
+        if rc:
+            return rc
+    doomed = [v for v in mm.mmap if start <= v.vm_start and v.vm_end <= end]
+    for v in doomed:
+        if v.vm_flags & VM_LOCKED:
+            mm.locked_vm -= (v.vm_end - v.vm_start) >> PAGE_SHIFT
+            munlock_vma_pages_all(v)
+    for v in doomed:
+        unmap_vmas(mm, v, v.vm_start, v.vm_end)
+    for v in doomed:
+        remove_vma(mm, v)
+    free_pgtables(mm, start, end)
+    return 0
+
+
+def sys_mprotect(mm: MmStruct, start: int, length: int, prot: int) -> int:
+    """Change the protection of [start, start+len); -ENOMEM over holes."""
+    from .memory import change_protection
+
+    if start & (PAGE_SIZE - 1):
+        return -errno.EINVAL
+    if not length:
+        return 0
+    length = PAGE_ALIGN(length)
+    end = start + length
+    if end <= start:
+        return -errno.ENOMEM
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC):
+        return -errno.EINVAL
+    vm_flags = calc_vm_flags(prot, 0) & (VM_READ | VM_WRITE | VM_EXEC)
+    vma = find_vma(mm, start)
+    if vma is None or vma.vm_start > start:
+        return -errno.ENOMEM
+    nstart = start
+    while True:
+        newflags = vm_flags | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC))
+        # The new protection must be allowed by the VM_MAY* bits.
+        if (newflags & ~(newflags >> 4)) & (VM_READ | VM_WRITE | VM_EXEC):
+            return -errno.EACCES
+        tmp = min(vma.vm_end, end)
+        if nstart != vma.vm_start:
+            rc = split_vma(mm, vma, nstart, True)
+            if rc:
+                return rc
+        if tmp != vma.vm_end:
+            rc = split_vma(mm, vma, tmp, False)
+            if rc:
+                return rc
+        vma.vm_flags = newflags
+        vma.vm_page_prot = vm_get_page_prot(newflags)
+        change_protection(vma, nstart, tmp)
+        nstart = tmp
+        if nstart >= end:
+            return 0
+        nxt = find_vma(mm, nstart)
+        if nxt is None or nxt.vm_start != nstart:
+            return -errno.ENOMEM
+        vma = nxt
+
+
+MREMAP_MAYMOVE = 1
+MREMAP_FIXED = 2
+
+
+def do_mremap(mm: MmStruct, addr: int, old_len: int, new_len: int, flags: int,
+              new_addr: int = 0) -> int:
+    """Resize or move a mapping; returns the new address or a negative errno."""
+    if flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE) or addr & (PAGE_SIZE - 1):
+        return -errno.EINVAL
+    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+        return -errno.EINVAL
+    old_len = PAGE_ALIGN(old_len)
+    new_len = PAGE_ALIGN(new_len)
+    if not new_len:
+        return -errno.EINVAL
+    if flags & MREMAP_FIXED:
+        if new_addr & (PAGE_SIZE - 1):
+            return -errno.EINVAL
+        if new_addr < addr + old_len and addr < new_addr + new_len:
+            return -errno.EINVAL
+        rc = do_munmap(mm, new_addr, new_len)
+        if rc:
+            return rc
+    if old_len >= new_len and not flags & MREMAP_FIXED:
+        if old_len > new_len:
+            rc = do_munmap(mm, addr + new_len, old_len - new_len)
+            if rc:
+                return rc
+        return addr
+    vma = find_vma(mm, addr)
+    if vma is None or vma.vm_start > addr or old_len > vma.vm_end - addr:
+        return -errno.EFAULT
+    if not flags & MREMAP_FIXED and old_len == vma.vm_end - addr:
+        nxt = find_vma(mm, vma.vm_end)
+        if (nxt is None or nxt.vm_start >= addr + new_len) and addr + new_len <= mm.task_size:
+            _vma_adjust_end(mm, vma, addr + new_len)
+            mm.total_vm += (new_len - old_len) >> PAGE_SHIFT
+            return addr
+    if not flags & MREMAP_MAYMOVE:
+        return -errno.ENOMEM
+    if not flags & MREMAP_FIXED:
+        new_addr = get_unmapped_area(mm, 0, new_len, 0)
+        if new_addr < 0:
+            return new_addr
+    return move_vma(mm, vma, addr, old_len, new_len, new_addr)
+
+
+def move_vma(mm: MmStruct, vma: VmAreaStruct, old_addr: int, old_len: int, new_len: int,
+             new_addr: int) -> int:
+    """Copy the VMA to new_addr, move its page tables, unmap the old range."""
+    from .memory import move_page_tables
+    from .mempolicy import mpol_dup
+    from .rmap import anon_vma_clone
+
+    pgoff = vma.vm_pgoff + ((old_addr - vma.vm_start) >> PAGE_SHIFT)
+    new = VmAreaStruct(mm, new_addr, new_addr + new_len, vma.vm_flags, pgoff, vma.vm_file,
+                       vma.vm_ops)
+    new.vm_page_prot = vma.vm_page_prot
+    new.vm_policy = mpol_dup(vma.vm_policy)
+    anon_vma_clone(new, vma)
+    vma_link(mm, new)
+    mm.total_vm += new_len >> PAGE_SHIFT
+    move_page_tables(mm, vma, old_addr, new, new_addr, min(old_len, new_len))
+    # Unmapping the old range finds no ptes left; mlock accounting moves over.
+    locked = vma.vm_flags & VM_LOCKED
+    rc = do_munmap(mm, old_addr, old_len)
+    if locked:
+        mm.locked_vm += new_len >> PAGE_SHIFT
+    return rc if rc else new_addr
