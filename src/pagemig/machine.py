@@ -123,6 +123,7 @@ class Machine:
         self.writeback_queue: deque[Page] = deque()
         self.memcg = MemcgState()
         self.account = MigrationAccount()
+        self.arenas: dict[int, object] = {}
         self.lsm_task_movememory: Callable[[TaskStruct], int] | None = None
         self.vfs: dict[str, Inode] = {}
         self.inodes: dict[int, Inode] = {}

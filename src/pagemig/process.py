@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .mm.fs import Inode
     from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
+    from .results import MovePagesResult
 
 
 def _check_int(value: object, name: str, minimum: int | None = 0) -> int:
@@ -296,6 +297,80 @@ class Process:
             raise kernel_error(rc, "get_mempolicy")
         return value, nodes
 
+    # --- system calls with user pointers ------------------------------------------------------
+
+    def move_pages(self, pid: int, pages: object, nodes: object = None, flags: int = 0,
+                    *, count: int | None = None) -> MovePagesResult:
+        """move_pages(2) of process ``pid`` (0 = this one). ``nodes=None`` queries.
+
+        The arrays are placed in this process's memory and the kernel reads
+        them from there. Returns a MovePagesResult; a failed call raises OSError
+        carrying the statuses already written (``err.result``)."""
+        from .mm.syscalls import sys_move_pages
+        from .results import MovePagesResult, move_pages_error
+
+        pid = _check_int(pid, "pid", None)
+        flags = _check_int(flags, "flags", None)
+        page_list = _int_array(pages, "pages", 64, False)
+        node_list = None if nodes is None else _int_array(nodes, "nodes", 32, True)
+        if node_list is not None and len(node_list) != len(page_list):
+            raise ValueError(f"pages and nodes differ in length ({len(page_list)} != {len(node_list)})")
+        n = len(page_list)
+        nr = n if count is None else _check_int(count, "count")
+        arena = _arena(self)
+        base = arena.ensure(16 * n + 16)
+        pages_ptr, nodes_ptr, status_ptr = base, base + 8 * n, base + 12 * n
+        self.write(pages_ptr, _pack(page_list, 8, False))
+        if node_list is not None:
+            self.write(nodes_ptr, _pack(node_list, 4, True))
+        self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
+        with self.running() as task:
+            rc = sys_move_pages(task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0,
+                                status_ptr, flags)
+        raw = self.read(status_ptr, 4 * n)
+        status: list[int | None] = []
+        for k in range(n):
+            value = int.from_bytes(raw[4 * k:4 * k + 4], "little", signed=True)
+            status.append(None if value == INT_MIN else value)
+        if rc < 0:
+            raise move_pages_error(rc, MovePagesResult(status, 0))
+        return MovePagesResult(status, rc)
+
+    def migrate_pages(self, pid: int, old_nodes: object, new_nodes: object,
+                       maxnode: int | None = None) -> int:
+        """migrate_pages(2): returns the number of pages that could not be moved."""
+        from .mm.mmzone import MAX_NUMNODES
+        from .mm.syscalls import sys_migrate_pages
+
+        maxnode = MAX_NUMNODES + 1 if maxnode is None else _check_int(maxnode, "maxnode")
+        old = _node_words(old_nodes, "old_nodes", maxnode)
+        new = _node_words(new_nodes, "new_nodes", maxnode)
+        base = _arena(self).ensure(len(old) + len(new))
+        self.write(base, old)
+        self.write(base + len(old), new)
+        with self.running() as task:
+            rc = sys_migrate_pages(task, _check_int(pid, "pid", None), maxnode, base, base + len(old))
+        if rc < 0:
+            raise kernel_error(rc, "migrate_pages")
+        return rc
+
+    def mbind(self, addr: int, length: int, mode: int, nodes: object = (), flags: int = 0,
+               maxnode: int | None = None) -> None:
+        """mbind(2) of [addr, addr+length) with a policy and optional MPOL_MF_* flags."""
+        from .mm.mmzone import MAX_NUMNODES
+        from .mm.syscalls import sys_mbind
+
+        maxnode = MAX_NUMNODES + 1 if maxnode is None else _check_int(maxnode, "maxnode")
+        words = _node_words(nodes, "nodes", maxnode)
+        base = _arena(self).ensure(len(words))
+        self.write(base, words)
+        with self.running() as task:
+            rc = sys_mbind(task, _check_int(addr, "addr"), _check_int(length, "length"),
+                           _check_int(mode, "mode", None), base if nodes or maxnode > 1 else 0,
+                           maxnode, _check_int(flags, "flags", None))
+        if rc:
+            raise kernel_error(rc, "mbind")
+
 
 def _mask(nodes: list[int] | tuple[int, ...], maxnode: int | None) -> tuple[list[int], int]:
     from .mm.mempolicy import nodes_to_longs
@@ -307,3 +382,67 @@ def _mask(nodes: list[int] | tuple[int, ...], maxnode: int | None) -> tuple[list
     maxnode = _check_int(maxnode, "maxnode")
     nbits = max([maxnode - 1, 64] + [n + 1 for n in node_list])
     return nodes_to_longs(node_list, nbits), maxnode
+
+
+# --- system calls that take user pointers ---------------------------------------------------------
+
+INT_MIN = -(2**31)
+_ARENA_HINT = 0x7FFFF0000000
+
+
+def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+            raise TypeError(f"{name} must be a 1-D integer array")
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name} must be a list, tuple or numpy array of ints")
+    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name}[{i}] must be an int, not {type(v).__name__}")
+        if not lo <= int(v) <= hi:
+            raise ValueError(f"{name}[{i}] = {v} does not fit in {'' if signed else 'u'}int{bits}")
+        out.append(int(v))
+    return out
+
+
+class _Arena:
+    """Where a process keeps the arrays it passes to system calls: an
+    anonymous mapping of its own, as a C program's arrays would be."""
+
+    def __init__(self, proc: Process) -> None:
+        self.proc = proc
+        self.addr = 0
+        self.size = 0
+
+    def ensure(self, size: int) -> int:
+        size = max(PAGE_SIZE, -(-size // PAGE_SIZE) * PAGE_SIZE)
+        if size > self.size:
+            if self.size:
+                self.proc.munmap(self.addr, self.size)
+            self.addr = self.proc.mmap(size, addr=_ARENA_HINT)
+            self.size = size
+        return self.addr
+
+
+def _arena(proc: Process) -> _Arena:
+    arena = proc.machine.arenas.get(proc.pid)
+    if not isinstance(arena, _Arena) or arena.proc.task is not proc.task:
+        arena = proc.machine.arenas[proc.pid] = _Arena(proc)
+    return arena
+
+
+def _pack(values: list[int], size: int, signed: bool) -> bytes:
+    return b"".join(v.to_bytes(size, "little", signed=signed) for v in values)
+
+
+
+def _node_words(nodes: object, name: str, maxnode: int) -> bytes:
+    from .mm.mempolicy import nodes_to_longs
+
+    node_list = _int_array(list(nodes) if isinstance(nodes, (set, frozenset)) else nodes, name,
+                           32, False)
+    nbits = max([maxnode - 1, 64] + [x + 1 for x in node_list])
+    return _pack(nodes_to_longs(node_list, nbits), 8, False)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .gfp import _GFP_THISNODE, gfp_zone
+from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE, gfp_zone
 from .mmzone import MAX_NUMNODES, ZONE_MOVABLE, ZoneStatItem
 from .page import PAGE_SHIFT, PAGE_SIZE
 from .page_alloc import _alloc_pages_nodemask, node_zonelist
@@ -457,3 +457,272 @@ def vma_migratable(vma: VmAreaStruct) -> bool:
         if gfp_zone(mapping_gfp_mask(mapping)) < policy_zone(vma.vm_mm.machine):
             return False
     return True
+
+
+# --- moving pages: mbind(MPOL_MF_MOVE*), migrate_pages(2) --------------------------------------
+
+
+def migrate_page_add(page: Page, pagelist: object, flags: int) -> None:
+    """Isolate a misplaced page for migration; shared pages only with MOVE_ALL."""
+    from .list import ListHead, list_add_tail
+    from .mm_inline import page_is_file_cache
+    from .page import page_mapcount
+    from .vmscan import isolate_lru_page
+
+    assert isinstance(pagelist, ListHead)
+    if flags & MPOL_MF_MOVE_ALL or page_mapcount(page) == 1:
+        if isolate_lru_page(page) == 0:
+            list_add_tail(page, pagelist)
+            page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
+
+
+def check_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int], flags: int,
+                    private: object) -> int:
+    """Walk present ptes; pages on the wrong side of ``nodes`` are queued for
+    migration, or (without a move flag) end the walk. Returns where it stopped."""
+    from .memory import vm_normal_page
+    from .page import PageReserved
+    from .pgtable import pte_present
+
+    mm = vma.vm_mm
+    while addr < end:
+        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
+        if pte_present(pte):
+            page = vm_normal_page(vma, addr, pte)
+            if page is not None and not PageReserved(page):
+                nid = page.zone.node_id
+                if (nid in nodes) != bool(flags & MPOL_MF_INVERT):
+                    if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+                        migrate_page_add(page, private, flags)
+                    else:
+                        break
+        addr += PAGE_SIZE
+    return addr
+
+
+def check_range(mm: MmStruct, start: int, end: int, nodes: frozenset[int], flags: int,
+                private: object) -> VmAreaStruct | int:
+    """Check (and with a move flag, collect) the pages of [start, end).
+    Return: the first VMA, or a negative errno (holes give -EFAULT unless
+    MPOL_MF_DISCONTIG_OK; misplaced pages under MPOL_MF_STRICT give -EIO)."""
+    import errno as _errno
+
+    from .mmap import VM_HUGETLB, find_vma
+
+    first = find_vma(mm, start)
+    if first is None:
+        return -_errno.EFAULT
+    prev: VmAreaStruct | None = None
+    index = mm.mmap.index(first)
+    for vma in mm.mmap[index:]:
+        if vma.vm_start >= end:
+            break
+        if not flags & MPOL_MF_DISCONTIG_OK:
+            is_last = vma is mm.mmap[-1]
+            if is_last and vma.vm_end < end:
+                return -_errno.EFAULT
+            if prev is not None and prev.vm_end < vma.vm_start:
+                return -_errno.EFAULT
+        if not vma.vm_flags & VM_HUGETLB and (
+                flags & MPOL_MF_STRICT
+                or (flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL) and vma_migratable(vma))):
+            endvma = min(vma.vm_end, end)
+            if vma.vm_start > start:
+                start = vma.vm_start
+            if check_pte_range(vma, start, endvma, nodes, flags, private) != endvma:
+                return -_errno.EIO
+        prev = vma
+    return first
+
+
+def new_vma_page(page: Page, private: object, result: object) -> Page | None:
+    """Allocate the new page by the policy of the VMA that maps ``page``."""
+    vma = private
+    machine = page.zone.machine
+    address = 0
+    if vma is not None:
+        mm = vma.vm_mm  # type: ignore[attr-defined]
+        candidates = mm.mmap[mm.mmap.index(vma):]
+        vma = None
+        for cand in candidates:
+            address = page_address_in_vma(page, cand)
+            if address != -errno.EFAULT:
+                vma = cand
+                break
+    if vma is None:
+        # alloc_page_vma() then uses the task or system default policy.
+        return alloc_pages_current(machine, GFP_HIGHUSER_MOVABLE)
+    return alloc_page_vma(machine, GFP_HIGHUSER_MOVABLE, vma, address)
+
+
+def page_address_in_vma(page: Page, vma: VmAreaStruct) -> int:
+    from .page import PageAnon
+    from .rmap import page_anon_vma, vma_address
+
+    if PageAnon(page):
+        if vma.anon_vma is None or page_anon_vma(page) not in [avc.anon_vma for avc in vma.anon_vma_chain]:
+            return -errno.EFAULT
+    elif page.mapping is not None:
+        if vma.vm_file is None or vma.vm_file.f_mapping is not page.mapping:  # type: ignore[attr-defined]
+            return -errno.EFAULT
+    else:
+        return -errno.EFAULT
+    return vma_address(page, vma)
+
+
+def new_node_page(page: Page, private: object, result: object) -> Page | None:
+    """migrate_pages(2)'s allocator: the destination node first, falling back
+    to others (no __GFP_THISNODE: the destination is not strict)."""
+    from .page_alloc import alloc_pages_exact_node
+
+    assert isinstance(private, int)
+    return alloc_pages_exact_node(page.zone.machine, private, GFP_HIGHUSER_MOVABLE, 0)
+
+
+def migrate_to_node(mm: MmStruct, source: int, dest: int, flags: int) -> int:
+    """Move every page of the mm on ``source`` to ``dest``."""
+    from .list import ListHead, list_empty
+    from .migrate import migrate_pages
+    from .mmap import TASK_SIZE
+
+    pagelist = ListHead(mm.machine)
+    check_range(mm, mm.mmap[0].vm_start if mm.mmap else 0, TASK_SIZE, frozenset({source}),
+                flags | MPOL_MF_DISCONTIG_OK, pagelist)
+    err = 0
+    if not list_empty(pagelist):
+        err = migrate_pages(pagelist, new_node_page, dest, 0)
+    return err
+
+
+def node_remap(oldbit: int, old: frozenset[int], new: frozenset[int]) -> int:
+    """bitmap_bitremap: the n-th node of ``old`` maps to the (n mod |new|)-th of ``new``."""
+    if not new or oldbit not in old:
+        return oldbit
+    return sorted(new)[sorted(old).index(oldbit) % len(new)]
+
+
+def do_migrate_pages(mm: MmStruct, from_nodes: frozenset[int], to_nodes: frozenset[int],
+                     flags: int) -> int:
+    """Move pages between node sets, one source node at a time, choosing an
+    order that does not move a page twice where it can. Return: pages not
+    migrated, or a negative errno."""
+    from .migrate import migrate_prep, migrate_vmas
+    from .rwsem import down_read, up_read
+
+    busy = 0
+    err = migrate_prep(mm.machine)
+    if err:
+        return err
+    down_read(mm.mmap_sem)
+    try:
+        err = migrate_vmas(mm, from_nodes, to_nodes, flags)
+        if err:
+            return err
+        tmp = set(from_nodes)
+        while tmp:
+            source, dest = -1, 0
+            for s in sorted(tmp):
+                d = node_remap(s, from_nodes, to_nodes)
+                if s == d:
+                    continue
+                source, dest = s, d  # Node moved. Memorize
+                if dest not in tmp:  # dest not in remaining from nodes?
+                    break
+            if source == -1:
+                break
+            tmp.discard(source)
+            err = migrate_to_node(mm, source, dest, flags)
+            if err > 0:
+                busy += err
+            if err < 0:
+                break
+    finally:
+        up_read(mm.mmap_sem)
+    return err if err < 0 else busy
+
+
+def mbind_range(mm: MmStruct, start: int, end: int, new_pol: Mempolicy | None) -> int:
+    """Apply the policy to [start, end), splitting VMAs at the edges."""
+    from .mmap import find_vma, split_vma
+
+    vma = find_vma(mm, start)
+    if vma is None or vma.vm_start > start:
+        return -errno.EFAULT
+    while vma is not None and vma.vm_start < end:
+        vmstart, vmend = max(start, vma.vm_start), min(end, vma.vm_end)
+        if vma.vm_start != vmstart:
+            err = split_vma(mm, vma, vmstart, True)
+            if err:
+                return err
+        if vma.vm_end != vmend:
+            err = split_vma(mm, vma, vmend, False)
+            if err:
+                return err
+        err = policy_vma(vma, new_pol)
+        if err:
+            return err
+        vma = find_vma(mm, vma.vm_end)
+    return 0
+
+
+def policy_vma(vma: VmAreaStruct, new: Mempolicy | None) -> int:
+    err = 0
+    if vma.vm_ops is not None and vma.vm_ops.set_policy is not None:
+        err = vma.vm_ops.set_policy(vma, new)
+    if not err:
+        vma.vm_policy = mpol_dup(new)
+    return err
+
+
+def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: int,
+             nmask: frozenset[int], flags: int) -> int:
+    """mbind(2)'s body: set a VMA-range policy, and with MPOL_MF_MOVE[_ALL]
+    migrate the pages that violate it (even if applying the policy failed)."""
+    from .cred import CAP_SYS_NICE, capable
+    from .list import ListHead, list_empty
+    from .migrate import migrate_pages, migrate_prep, putback_lru_pages
+    from .rwsem import down_write, up_write
+
+    mm = task.mm
+    assert mm is not None
+    if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+        return -errno.EINVAL
+    if flags & MPOL_MF_MOVE_ALL and not capable(task, CAP_SYS_NICE):
+        return -errno.EPERM
+    if start & (PAGE_SIZE - 1):
+        return -errno.EINVAL
+    if mode == MPOL_DEFAULT:
+        flags &= ~MPOL_MF_STRICT
+    length = (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    end = start + length
+    if end < start:
+        return -errno.EINVAL
+    if end == start:
+        return 0
+    rc, new = mpol_new(mode, mode_flags, nmask)
+    if rc:
+        return rc
+    # With the default policy, discontiguous address ranges are fine.
+    if new is None:
+        flags |= MPOL_MF_DISCONTIG_OK
+    if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+        migrate_prep(mm.machine)
+    down_write(mm.mmap_sem)
+    try:
+        err = mpol_set_nodemask(task, new, nmask)
+        if err:
+            return err
+        pagelist = ListHead(mm.machine)
+        vma = check_range(mm, start, end, nmask, flags | MPOL_MF_INVERT, pagelist)
+        if isinstance(vma, int):
+            putback_lru_pages(pagelist)
+            return vma
+        err = mbind_range(mm, start, end, new)
+        nr_failed = 0
+        if not list_empty(pagelist):
+            nr_failed = migrate_pages(pagelist, new_vma_page, vma, 0)
+        if not err and nr_failed and flags & MPOL_MF_STRICT:
+            err = -errno.EIO
+        return err
+    finally:
+        up_write(mm.mmap_sem)

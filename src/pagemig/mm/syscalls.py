@@ -1,0 +1,151 @@
+"""The user/kernel boundary: system calls that take user addresses.
+
+Each ``sys_*`` here takes what the kernel takes: pointers into the calling
+process's memory, read and written with get_user/put_user/copy_*_user
+through its page tables, so a bad pointer gives -EFAULT exactly where the
+kernel gives it. The bodies are the kernel's (migrate.c, mempolicy.c).
+"""
+
+from __future__ import annotations
+
+import errno
+
+from .cpuset import cpuset_mems_allowed
+from .cred import CAP_SYS_NICE, capable
+from .mempolicy import (
+    MPOL_F_RELATIVE_NODES,
+    MPOL_F_STATIC_NODES,
+    MPOL_MAX,
+    MPOL_MF_MOVE,
+    MPOL_MF_MOVE_ALL,
+    MPOL_MODE_FLAGS,
+    ReadLong,
+    copy_nodes_to_user,
+    do_get_mempolicy,
+    do_mbind,
+    do_migrate_pages,
+    get_nodes,
+    sys_set_mempolicy_nodes,
+)
+from .migrate import sys_move_pages as _sys_move_pages
+from .mmap import MmStruct, mmput
+from .mmzone import MAX_NUMNODES
+from .sched import TaskStruct, get_task_mm
+from .security import security_task_movememory
+from .uaccess import copy_from_user, copy_to_user, get_user, put_user
+
+
+def _mm(task: TaskStruct) -> MmStruct:
+    assert task.mm is not None, "system calls come from user processes"
+    return task.mm
+
+
+class UserMoveArrays:
+    """move_pages(2)'s pages/nodes/status arrays in the caller's memory."""
+
+    def __init__(self, mm: MmStruct, pages: int, nodes: int, status: int) -> None:
+        self.mm, self.pages, self.nodes, self.status = mm, pages, nodes, status
+
+    def get_page_ptr(self, i: int) -> int | None:
+        return get_user(self.mm, self.pages + 8 * i, 8)
+
+    def get_node(self, i: int) -> int | None:
+        return get_user(self.mm, self.nodes + 4 * i, 4, signed=True)
+
+    def put_status(self, i: int, value: int) -> bool:
+        return put_user(self.mm, self.status + 4 * i, 4, value)
+
+    def copy_page_ptrs(self, start: int, n: int) -> list[int] | None:
+        raw, left = copy_from_user(self.mm, self.pages + 8 * start, 8 * n)
+        if left:
+            return None
+        return [int.from_bytes(raw[k:k + 8], "little") for k in range(0, len(raw), 8)]
+
+    def copy_statuses(self, start: int, values: list[int]) -> bool:
+        data = b"".join(v.to_bytes(4, "little", signed=True) for v in values)
+        return copy_to_user(self.mm, self.status + 4 * start, data) == 0
+
+
+def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nodes: int,
+                   status: int, flags: int) -> int:
+    """move_pages(2) with user pointers (``nodes == 0`` is NULL: query mode)."""
+    user = UserMoveArrays(_mm(current), pages, nodes, status)
+    return _sys_move_pages(current, pid, nr_pages, user, nodes != 0, flags)
+
+
+def user_long_reader(mm: MmStruct, ptr: int) -> ReadLong | None:
+    """A reader of a user array of unsigned longs (None for a NULL pointer)."""
+    if ptr == 0:
+        return None
+    return lambda k: get_user(mm, ptr + 8 * k, 8)
+
+
+def sys_migrate_pages(current: TaskStruct, pid: int, maxnode: int, old_nodes: int,
+                      new_nodes: int) -> int:
+    """migrate_pages(2): move a process's pages from one node set to another."""
+    mm_cur = _mm(current)
+    err, old = get_nodes(user_long_reader(mm_cur, old_nodes), maxnode)
+    if err:
+        return err
+    err, new = get_nodes(user_long_reader(mm_cur, new_nodes), maxnode)
+    if err:
+        return err
+    machine = current.cpuset.machine
+    task = machine.pid_table.find_task_by_vpid(pid) if pid else current
+    if task is None:
+        return -errno.ESRCH
+    mm = get_task_mm(task)
+    if mm is None:
+        return -errno.EINVAL
+    try:
+        cred, tcred = current.cred, task.cred
+        if (cred.euid != tcred.suid and cred.euid != tcred.uid and cred.uid != tcred.suid
+                and cred.uid != tcred.uid and not capable(current, CAP_SYS_NICE)):
+            return -errno.EPERM
+        task_nodes = cpuset_mems_allowed(task)
+        # Is the user allowed to access the target nodes?
+        if not new <= task_nodes and not capable(current, CAP_SYS_NICE):
+            return -errno.EPERM
+        if not new <= frozenset(machine.nodes_with_memory()):
+            return -errno.EINVAL
+        err = security_task_movememory(machine, task)
+        if err:
+            return err
+        return do_migrate_pages(mm, old, new,
+                                MPOL_MF_MOVE_ALL if capable(current, CAP_SYS_NICE) else MPOL_MF_MOVE)
+    finally:
+        mmput(mm)
+
+
+def sys_mbind(current: TaskStruct, start: int, length: int, mode: int, nmask: int, maxnode: int,
+              flags: int) -> int:
+    mode_flags = mode & MPOL_MODE_FLAGS
+    mode &= ~MPOL_MODE_FLAGS
+    if not 0 <= mode < MPOL_MAX:
+        return -errno.EINVAL
+    if mode_flags & MPOL_F_STATIC_NODES and mode_flags & MPOL_F_RELATIVE_NODES:
+        return -errno.EINVAL
+    err, nodes = get_nodes(user_long_reader(_mm(current), nmask), maxnode)
+    if err:
+        return err
+    return do_mbind(current, start, length, mode, mode_flags, nodes, flags)
+
+
+def sys_set_mempolicy(current: TaskStruct, mode: int, nmask: int, maxnode: int) -> int:
+    return sys_set_mempolicy_nodes(current, mode, user_long_reader(_mm(current), nmask), maxnode)
+
+
+def sys_get_mempolicy(current: TaskStruct, policy: int, nmask: int, maxnode: int, addr: int,
+                      flags: int) -> int:
+    if nmask != 0 and maxnode < MAX_NUMNODES:
+        return -errno.EINVAL
+    err, pval, nodes = do_get_mempolicy(current, addr, flags)
+    if err:
+        return err
+    mm = _mm(current)
+    if policy != 0 and not put_user(mm, policy, 4, pval):
+        return -errno.EFAULT
+    if nmask != 0:
+        return copy_nodes_to_user(lambda off, data: copy_to_user(mm, nmask + off, data) == 0,
+                                  maxnode, nodes)
+    return 0
