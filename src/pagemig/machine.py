@@ -21,7 +21,6 @@ from .mm.check import check_machine
 from .mm.cpuset import Cpuset, cpuset_mems_allowed, cpuset_zone_allowed, top_cpuset
 from .mm.cred import Cred
 from .mm.fault_inject import FaultInjector, FaultRule
-from .mm.filemap import AddressSpace
 from .mm.fs import Inode, create_inode
 from .mm.memcontrol import MemcgState
 from .mm.memory import init_zero_page
@@ -39,6 +38,7 @@ from .mm.page import PAGE_SHIFT, PAGE_SIZE, Page
 from .mm.page_alloc import build_all_zonelists, setup_per_zone_wmarks
 from .mm.page_writeback import end_page_writeback
 from .mm.sched import PF_KTHREAD, PidTable, Scheduler, TaskStruct
+from .mm.swap_state import swapper_space
 from .mm.swapfile import SwapInfo
 from .mm.trace import TraceBuffer
 from .mm.vmstat import NR_VM_EVENT_ITEMS
@@ -96,7 +96,7 @@ class Machine:
         self.warnings: list[str] = []
         self.trace = TraceBuffer(self.smp_processor_id)
         self.faults = FaultInjector(self.rng)
-        self.swapper_space = AddressSpace(self, host=None)
+        self.swapper_space = swapper_space(self)
 
         self.nodes: list[PglistData] = []
         start = 0
@@ -277,6 +277,51 @@ class Machine:
             del self.pins[page]
         else:
             self.pins[page] = count - 1
+
+    # --- reclaim, KSM, hotplug --------------------------------------------------------------
+
+    def reclaim(self, node: int, nr_pages: int) -> int:
+        """Reclaim up to ``nr_pages`` from the node's inactive lists (anon pages
+        go to swap, dirty file pages are written, clean ones freed). Pages under
+        writeback stay until it completes. Returns the number freed."""
+        from .mm.swap import lru_add_drain_all
+        from .mm.vmscan import shrink_zone_lists
+
+        if not 0 <= node < self.nr_nodes:
+            raise ValueError(f"node must be within 0..{self.nr_nodes - 1}, got {node}")
+        if nr_pages < 0:
+            raise ValueError(f"nr_pages must not be negative, got {nr_pages}")
+        lru_add_drain_all(self)
+        freed = 0
+        for zone in reversed(self.nodes[node].node_zones):
+            if freed >= nr_pages:
+                break
+            if zone.present_pages:
+                freed += shrink_zone_lists(self, zone, nr_pages - freed)
+        return freed
+
+    def deactivate_all(self, node: int) -> None:
+        """Move every active page of the node to its inactive list (what aging
+        does over time), so reclaim can reach it."""
+        from .mm.list import list_move
+        from .mm.mmzone import LRU_ACTIVE, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, NR_LRU_BASE
+        from .mm.page import ClearPageActive
+        from .mm.swap import lru_add_drain_all
+
+        lru_add_drain_all(self)
+        for zone in self.nodes[node].node_zones:
+            for lru in (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE):
+                for page in list(zone.lru[lru]):
+                    ClearPageActive(page)
+                    list_move(page, zone.lru[lru - LRU_ACTIVE])
+                    zone.vm_stat[NR_LRU_BASE + lru] -= 1
+                    zone.vm_stat[NR_LRU_BASE + lru - LRU_ACTIVE] += 1
+
+    def ksm_merge(self, only_mergeable: bool = True) -> int:
+        """One full KSM scan; returns how many ptes now share a KSM page."""
+        from .mm.ksm import ksm_merge
+
+        return ksm_merge(self, only_mergeable)
 
     # --- processes and files -----------------------------------------------------------------
 

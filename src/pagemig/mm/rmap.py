@@ -490,3 +490,25 @@ def page_mkclean(page: Page) -> int:
             if address != EFAULT_ADDRESS:
                 page_mkclean_one(page, vma, address, cleaned)
     return int(cleaned[0] > 0)
+
+
+def page_referenced_one(page: Page, vma: VmAreaStruct, address: int, arg: object) -> int:
+    """Test and clear the young bit of one pte mapping the page."""
+    vpn = page_check_address(page, vma.vm_mm, address)
+    if vpn is not None:
+        pte = vma.vm_mm.ptes[vpn]
+        if pte_young(pte):
+            vma.vm_mm.ptes[vpn] = pte_mkold(pte)
+            assert isinstance(arg, list)
+            arg[0] += 1
+    return SWAP_AGAIN
+
+
+def page_referenced(page: Page) -> int:
+    """How many ptes referenced the page since the last scan (clearing them).
+    Context: page locked."""
+    if not page_mapped(page):
+        return 0
+    referenced = [0]
+    rmap_walk(page, page_referenced_one, referenced)
+    return referenced[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bug import VM_BUG_ON
+from .filemap import AddressSpace, AddressSpaceOperations
 from .gfp import GFP_HIGHUSER_MOVABLE
 from .highmem import kmap, page_bytes
 from .mmzone import ZoneStatItem
@@ -34,12 +35,15 @@ from .spinlock import spin_lock_irq, spin_unlock_irq
 from .swap import put_page
 from .swapfile import get_swap_page, swap_free, swapcache_free, swapcache_prepare
 from .swapops import swp_offset
+from .vmstat import VM_EVENT_NAMES
 
 if TYPE_CHECKING:
     from ..machine import Machine
     from .mmap import MmStruct, VmAreaStruct
 
 NR_FILE_PAGES = ZoneStatItem.NR_FILE_PAGES
+PSWPIN = VM_EVENT_NAMES.index("pswpin")
+PSWPOUT = VM_EVENT_NAMES.index("pswpout")
 
 
 def _add_to_swap_cache(page: Page, entry: int) -> int:
@@ -138,6 +142,7 @@ def swap_writepage(page: Page, wbc: object) -> int:
     entry = page.private
     assert isinstance(entry, int) and machine.swap_info is not None
     machine.swap_info.data[swp_offset(entry)] = page_bytes(page).copy()
+    machine.vm_events[PSWPOUT] += 1
     ClearPageDirty(page)
     set_page_writeback(page)
     unlock_page(page)
@@ -153,6 +158,7 @@ def swap_readpage(page: Page) -> int:
     entry = page.private
     assert isinstance(entry, int) and machine.swap_info is not None
     data = machine.swap_info.data.get(swp_offset(entry))
+    machine.vm_events[PSWPIN] += 1
     dest = kmap(page)
     if data is None:
         dest[:] = 0
@@ -272,3 +278,25 @@ def mem_cgroup_newpage_charge_swapin(page: Page, mm: MmStruct) -> int:
     if page in machine.memcg.page_cgroup:
         return 0
     return mem_cgroup_newpage_charge(page, mm)
+
+
+def _swap_set_page_dirty(page: Page) -> int:
+    from .page_writeback import _set_page_dirty_nobuffers
+
+    return _set_page_dirty_nobuffers(page)
+
+
+def _swap_migratepage(mapping: AddressSpace, newpage: Page, page: Page) -> int:
+    from .migrate import migrate_page
+
+    return migrate_page(mapping, newpage, page)
+
+
+SWAP_AOPS = AddressSpaceOperations("swap_aops", writepage=swap_writepage,
+                                   set_page_dirty=_swap_set_page_dirty,
+                                   migratepage=_swap_migratepage)
+
+
+def swapper_space(machine: Machine) -> AddressSpace:
+    """The swap cache's address_space: no dirty accounting, swap_aops."""
+    return AddressSpace(machine, None, SWAP_AOPS, account_dirty=False, writeback=False)
