@@ -262,13 +262,9 @@ def shrink_zone_lists(machine: object, zone: object, nr_to_scan: int) -> int:
     reclaimed = 0
     for lru in (LRU_INACTIVE_FILE, LRU_INACTIVE_ANON):
         head = zone.lru[lru]
-        candidates = []
-        node = head.lru_prev
-        while node is not head and len(candidates) < nr_to_scan - reclaimed:
-            candidates.append(node)
-            node = node.lru_prev  # type: ignore[union-attr]
+        # Scan from the tail, the oldest pages first.
+        candidates = list(head)[::-1][: nr_to_scan - reclaimed]
         for page in candidates:
-            assert isinstance(page, Page)
             if isolate_lru_page(page) != 0:
                 continue
             item = ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)
