@@ -8,6 +8,7 @@ machines never share anything.
 from __future__ import annotations
 
 import bisect
+import os
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -316,6 +317,15 @@ class Machine:
                     list_move(page, zone.lru[lru - LRU_ACTIVE])
                     zone.vm_stat[NR_LRU_BASE + lru] -= 1
                     zone.vm_stat[NR_LRU_BASE + lru - LRU_ACTIVE] += 1
+
+    def offline_pages(self, start_pfn: int, nr_pages: int) -> None:
+        """Memory hotplug: migrate everything out of a pfn range and take it
+        offline (migrate_pages with offlining=1). Raises OSError (EBUSY, EINVAL)."""
+        from .mm.memory_hotplug import offline_pages
+
+        rc = offline_pages(self, start_pfn, nr_pages)
+        if rc:
+            raise OSError(-rc, f"offline_pages({start_pfn:#x}, {nr_pages}): {os.strerror(-rc)}")
 
     def ksm_merge(self, only_mergeable: bool = True) -> int:
         """One full KSM scan; returns how many ptes now share a KSM page."""

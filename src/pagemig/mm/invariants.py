@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .list import ListHead
 from .mm_inline import page_is_file_cache, page_lru
 from .mmzone import NR_LRU_BASE, NR_LRU_LISTS, Zone, ZoneStatItem
-from .page import Page, PG_buddy, PG_lru, PG_mlocked, PG_writeback, page_flag_names
+from .page import Page, PG_buddy, PG_lru, PG_mlocked, PG_reserved, PG_writeback, page_flag_names
 from .swap import PAGEVEC_SIZE
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def _describe(page: Page) -> str:
 def check_free_pages(ctx: CheckContext) -> None:
     """NR_FREE_PAGES = free list + never-used tail; free + allocated = present."""
     allocated: Counter[Zone] = Counter()
+    offline: Counter[Zone] = Counter()
     materialised_free: Counter[Zone] = Counter()
     for page in ctx.pages:
         if page.flags & (1 << PG_buddy):
@@ -85,9 +86,13 @@ def check_free_pages(ctx: CheckContext) -> None:
                 ctx.fail(f"free page {_describe(page)} is linked on a list")
             if page.pfn < page.zone.next_fresh_pfn and page not in _free_set(page.zone):
                 ctx.fail(f"free page {_describe(page)} is on no free list")
+        elif page.flags == 1 << PG_reserved and page._count == 0:
+            offline[page.zone] += 1
         else:
             allocated[page.zone] += 1
     for zone in ctx.machine.zones():
+        if offline[zone] != zone.offline_pages:
+            ctx.fail(f"{zone!r}: {zone.offline_pages} frames offline but {offline[zone]} found")
         seen = _free_set(zone)
         if len(seen) != len(zone.free_list):
             ctx.fail(f"{zone!r}: a page is twice on the free list")
@@ -244,6 +249,8 @@ def check_locks(ctx: CheckContext) -> None:
 def check_refcounts(ctx: CheckContext) -> None:
     """Every allocated page's count equals the references its holders own."""
     for page in ctx.pages:
+        if page.flags == 1 << PG_reserved and page._count == 0:
+            continue  # offline (memory hotplug)
         if page.flags & (1 << PG_buddy):
             if page in ctx.ledger.refs:
                 ctx.fail(f"free page {_describe(page)} is held by "

@@ -28,7 +28,7 @@ from .buffer import (
     try_to_free_buffers,
     unlock_buffer,
 )
-from .bug import BUG_ON, VM_BUG_ON
+from .bug import BUG_ON, VM_BUG_ON, KernelBug
 from .filemap import AOP_WRITEPAGE_ACTIVATE, AddressSpace, page_mapping
 from .gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_THISNODE
 from .highmem import copy_highpage
@@ -494,7 +494,11 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
         else:
             # Hold the anon_vma so it exists when the page is remapped.
             anon_vma = page_anon_vma(page)
-            assert anon_vma is not None
+            if anon_vma is None:
+                # A mapped KSM page (only offlining gets here): page_anon_vma()
+                # is NULL for it and 2.6.35 increments through it anyway.
+                raise KernelBug("Oops: NULL pointer dereference in unmap_and_move "
+                                f"(page_anon_vma of mapped KSM page pfn {page.pfn:#x})")
             anon_vma.external_refcount += 1
     # Corner cases: a new swap-cache page without rmap yet; an orphaned page
     # (truncated) that may still have fs-private data: free it if we can.

@@ -112,6 +112,7 @@ class Zone:
         "all_unreclaimable",
         "free_list",
         "inactive_ratio",
+        "isolated_range",
         "lowmem_reserve",
         "lru",
         "lru_lock",
@@ -119,6 +120,7 @@ class Zone:
         "name",
         "next_fresh_pfn",
         "node_id",
+        "offline_pages",
         "pages_scanned",
         "present_pages",
         "prev_priority",
@@ -153,6 +155,9 @@ class Zone:
         self.pages_scanned = 0
         self.prev_priority = 12  # DEF_PRIORITY
         self.inactive_ratio = 1
+        # Memory hotplug: a pfn range being offlined, and frames taken offline.
+        self.isolated_range: tuple[int, int] | None = None
+        self.offline_pages = 0
 
     @property
     def zone_end_pfn(self) -> int:

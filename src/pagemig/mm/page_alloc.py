@@ -111,6 +111,8 @@ def zone_statistics(machine: Machine, preferred_zone: Zone, z: Zone) -> None:
 
 def _rmqueue(zone: Zone) -> Page | None:
     """Take one free frame from the zone (the buddy allocator's __rmqueue)."""
+    if zone.isolated_range is not None:
+        return _rmqueue_around(zone, zone.isolated_range)
     if zone.free_list:
         page = zone.free_list.pop()
     elif zone.next_fresh_pfn < zone.zone_start_pfn + zone.spanned_pages:
@@ -118,6 +120,23 @@ def _rmqueue(zone: Zone) -> Page | None:
         zone.next_fresh_pfn += 1
     else:
         return None
+    zone.vm_stat[NR_FREE_PAGES] -= 1
+    page.flags &= ~_BUDDY
+    return page
+
+
+def _rmqueue_around(zone: Zone, isolated: tuple[int, int]) -> Page | None:
+    """__rmqueue while a range is isolated for offlining: skip its frames."""
+    lo, hi = isolated
+    for i in range(len(zone.free_list) - 1, -1, -1):
+        if not lo <= zone.free_list[i].pfn < hi:
+            page = zone.free_list.pop(i)
+            break
+    else:
+        if zone.next_fresh_pfn >= zone.zone_start_pfn + zone.spanned_pages:
+            return None
+        page = zone.machine.pfn_to_page(zone.next_fresh_pfn)
+        zone.next_fresh_pfn += 1
     zone.vm_stat[NR_FREE_PAGES] -= 1
     page.flags &= ~_BUDDY
     return page
