@@ -218,7 +218,7 @@ class DeterministicScheduler:
         me.turn.clear()
         self._back.set()
         me.turn.wait()
-        self.machine.current, self.machine.current_cpu = me.saved  # type: ignore[assignment]
+        self.machine.current, self.machine.current_cpu = me.saved
         me.state = "running"
 
     # the loop ------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ class DeterministicScheduler:
                 raise KernelBug("the simulated tasks did not finish")
         finally:
             self.machine.scheduler = saved_sched
-            self.machine.current, self.machine.current_cpu = saved_current  # type: ignore[assignment]
+            self.machine.current, self.machine.current_cpu = saved_current
             self._current = None
         for sim in self.tasks:
             if sim.error is not None:
