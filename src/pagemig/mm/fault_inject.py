@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 # The fault points the model consults; later subsystems add theirs here.
 FAULT_POINTS: dict[str, str] = {
     "alloc_page": "page allocation fails (attrs: node, gfp, order)",
+    "trylock_page": "trylock_page finds the page locked (attrs: pfn)",
+    "writepage": "a filesystem's writepage fails with -EIO (attrs: path, index)",
+    "memcg_charge": "a memory cgroup charge fails (attrs: memcg)",
 }
 
 

@@ -283,3 +283,25 @@ def wait_on_page_writeback(page: Page) -> None:
     from .page_writeback import wait_on_page_writeback as wait
 
     wait(page)
+
+
+def filemap_fdatawrite(mapping: AddressSpace) -> int:
+    """Start writeback of every dirty page of the mapping (WB_SYNC_NONE); the
+    I/O completes later. Returns the first writepage error, or 0."""
+    from .page import PageDirty, PageWriteback
+    from .page_writeback import clear_page_dirty_for_io
+    from .pagemap import lock_page, unlock_page
+
+    err = 0
+    for index in sorted(mapping.page_tree):
+        page = mapping.page_tree.get(index)
+        if page is None or not PageDirty(page) or mapping.a_ops.writepage is None:
+            continue
+        lock_page(page)
+        if PageWriteback(page) or not clear_page_dirty_for_io(page):
+            unlock_page(page)
+            continue
+        rc = mapping.a_ops.writepage(page, None)
+        if rc < 0 and not err:
+            err = rc
+    return err

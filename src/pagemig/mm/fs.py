@@ -35,6 +35,7 @@ from .buffer import (
     try_to_free_buffers,
 )
 from .filemap import (
+    AOP_WRITEPAGE_ACTIVATE,
     AddressSpace,
     AddressSpaceOperations,
     find_get_page,
@@ -175,13 +176,13 @@ def shmem_writepage(page: Page, wbc: object) -> int:
     machine = inode.machine
     index = page.index
     swap = get_swap_page(machine)
-    if not swap:
-        SetPageDirty(page)  # redirty: no swap space
-        unlock_page(page)
-        return 0
-    if _add_to_swap_cache(page, swap) != 0:
-        swapcache_free(machine, swap, None)
+    if not swap or _add_to_swap_cache(page, swap) != 0:
+        if swap:
+            swapcache_free(machine, swap, None)
+        # redirty: reclaim gets the page back locked, to activate it
         SetPageDirty(page)
+        if getattr(wbc, "for_reclaim", 0):
+            return AOP_WRITEPAGE_ACTIVATE
         unlock_page(page)
         return 0
     spin_lock_irq(mapping.tree_lock)

@@ -60,6 +60,9 @@ def trylock_page(page: Page) -> bool:
     old = page.flags
     if old & _LOCKED:
         return False
+    machine = page.zone.machine
+    if machine.faults.rules and machine.should_fail("trylock_page", pfn=page.pfn):
+        return False
     page.flags = old | _LOCKED
     return True
 

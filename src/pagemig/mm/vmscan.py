@@ -113,6 +113,14 @@ def try_to_release_page(page: Page, gfp_mask: int) -> int:
 PAGE_KEEP, PAGE_ACTIVATE, PAGE_SUCCESS, PAGE_CLEAN = range(4)
 
 
+class ReclaimWbc:
+    """The writeback_control pageout() passes: one page, for reclaim."""
+
+    sync_mode = "WB_SYNC_NONE"
+    nr_to_write = 32
+    for_reclaim = 1
+
+
 def is_page_cache_freeable(page: Page) -> bool:
     """Only the cache and the isolation hold it (plus buffers)."""
     from .page import page_count, page_has_private
@@ -140,7 +148,7 @@ def pageout(page: Page, mapping: object) -> int:
         return PAGE_ACTIVATE
     if clear_page_dirty_for_io(page):
         SetPageReclaim(page)
-        res = mapping.a_ops.writepage(page, None)
+        res = mapping.a_ops.writepage(page, ReclaimWbc())
         if res == AOP_WRITEPAGE_ACTIVATE:
             ClearPageReclaim(page)
             return PAGE_ACTIVATE
