@@ -224,7 +224,6 @@ def test_mapped_swapcache_page_is_left_as_swap_ptes() -> None:
     m, p = setup()
     a = p.mmap(PAGE_SIZE)
     p.write(a, b"swapped")
-    node0 = p.machine.nodes[0]
     m.deactivate_all(0)
     m.reclaim(0, 10)
     m.complete_writeback()
@@ -241,7 +240,6 @@ def test_mapped_swapcache_page_is_left_as_swap_ptes() -> None:
     assert m.nodes[1].node_zones[1].vm_stat[ZoneStatItem.NR_SHMEM] == 1
     assert p.read(a, 7) == b"swapped"
     assert page_at(p, a).zone.node_id == 1 and p.mm.rss == rss
-    del node0
     m.check()
 
 
@@ -442,7 +440,7 @@ def test_mlocked_page_keeps_mlock_and_unevictable_on_the_new_node() -> None:
     assert pg.PageMlocked(old)
     assert p.move_pages(0, [a], [1], MOVE).status == [1]
     new = page_at(p, a)
-    assert (pg.PageMlocked(new) and pg.PageMlocked(old) is not False) or True
+    assert pg.PageMlocked(new) and not pg.PageMlocked(old)
     assert new.zone.vm_stat[ZoneStatItem.NR_MLOCK] == 1
     assert old.zone.vm_stat[ZoneStatItem.NR_MLOCK] == 0
     m.complete_writeback()
@@ -477,12 +475,10 @@ def test_flags_copied_and_moved_by_migrate_page_copy() -> None:
 
 
 def test_migrate_vmas_calls_vm_ops_migrate_until_an_error() -> None:
-    from dataclasses import replace
-
     from pagemig.mm.migrate import migrate_vmas
     from pagemig.mm.mmap import VmOperations
 
-    m, p = setup()
+    _, p = setup()
     a = p.mmap(PAGE_SIZE)
     b = p.mmap(PAGE_SIZE)
     calls = []
@@ -498,7 +494,6 @@ def test_migrate_vmas_calls_vm_ops_migrate_until_an_error() -> None:
     assert migrate_vmas(p.mm, frozenset({1}), frozenset({0}), 7) == -errno.EIO
     assert calls[0][0] == min(a, b) and len(calls) == (2 if b < a else 1)
     assert calls[0][1:] == (frozenset({1}), frozenset({0}), 7)
-    del replace
 
 
 def test_migrate_prep_local_and_lru_to_page() -> None:

@@ -1,0 +1,117 @@
+"""Races replayed with the deterministic scheduler: a fault that meets a
+migration entry waits in migration_entry_wait and sees the new page."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagemig import PAGE_SIZE, KernelBug, Machine
+from pagemig.mm.memory import pte_read
+from pagemig.mm.pagemap import lock_page, trylock_page, unlock_page
+from pagemig.mm.pgtable import is_swap_pte, pte_to_swp_entry
+from pagemig.mm.sched import DeterministicScheduler, SimTask
+from pagemig.mm.swapops import is_migration_entry
+
+
+def test_fault_waits_on_the_migration_entry_and_sees_the_new_page() -> None:
+    m = Machine(nodes=2, node_memory="64MiB")
+    p = m.spawn(uid=1000, cpu=0)
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"racy data")
+    old_pfn = pte_read(p.mm, a) >> 12
+    seen: dict[str, object] = {}
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        by_name = {t.name: t for t in candidates}
+        pte = pte_read(p.mm, a)
+        if "fault" in by_name and "switched" not in seen and is_swap_pte(pte) \
+                and is_migration_entry(pte_to_swp_entry(pte)):
+            seen["switched"] = reason
+            return by_name["fault"]
+        return last if last in candidates else candidates[0]
+
+    sched = DeterministicScheduler(m, chooser)
+    sched.spawn("migrate", lambda: seen.setdefault("result", p.move_pages(0, [a], [1], 2)), p.task)
+    sched.spawn("fault", lambda: seen.setdefault("data", p.read(a, 9)), p.task)
+    sched.run()
+    assert seen["switched"], "the fault ran while the migration entry was installed"
+    switches = [(frm, to, why) for frm, to, why in sched.log if frm != to]
+    assert ("fault", "migrate", f"wait_on_page_locked(pfn {old_pfn:#x})") in switches
+    assert seen["result"].status == [1]  # type: ignore[attr-defined]
+    assert seen["data"] == b"racy data"
+    assert pte_read(p.mm, a) >> 12 != old_pfn and p.node_of(a) == 1
+    m.check()
+
+
+def test_the_same_schedule_replays_identically() -> None:
+    logs = []
+    for _ in range(2):
+        m = Machine(nodes=2, node_memory="64MiB")
+        p = m.spawn(uid=1000, cpu=0)
+        a = p.mmap(2 * PAGE_SIZE)
+        p.write(a, b"1")
+        p.write(a + PAGE_SIZE, b"2")
+        turn = {"n": 0}
+
+        def alternate(candidates: list[SimTask], reason: str, last: SimTask | None,
+                      turn: dict[str, int] = turn) -> SimTask:
+            turn["n"] += 1
+            return candidates[turn["n"] % len(candidates)]
+
+        sched = DeterministicScheduler(m, alternate)
+        sched.spawn("a", lambda p=p, a=a: p.move_pages(0, [a], [1], 2), p.task)  # type: ignore[misc]
+        sched.spawn("b", lambda p=p, a=a: p.read(a + PAGE_SIZE, 1), p.task)  # type: ignore[misc]
+        sched.run()
+        logs.append(sched.log)
+        m.check()
+    assert logs[0] == logs[1] and len(logs[0]) > 4
+
+
+def test_a_forced_pass_sleeps_on_the_page_lock_until_its_holder_unlocks() -> None:
+    m = Machine(nodes=2, node_memory="64MiB")
+    p = m.spawn(uid=1000, cpu=0)
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"held")
+    page = m.pfn_to_page(pte_read(p.mm, a) >> 12)
+    out: dict[str, object] = {}
+
+    def holder() -> None:
+        assert trylock_page(page)
+        for _ in range(40):  # hold the lock across several switch points
+            from pagemig.mm.sched import schedule_point
+
+            schedule_point(m, "holder busy")
+        unlock_page(page)
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        names = {t.name: t for t in candidates}
+        if "holder" in names and not out.get("started"):
+            out["started"] = True
+            return names["holder"]
+        if last is not None and last.name == "holder" and "migrate" in names:
+            return names["migrate"]
+        return last if last in candidates else candidates[0]
+
+    sched = DeterministicScheduler(m, chooser)
+    sched.spawn("holder", holder)
+    sched.spawn("migrate", lambda: out.setdefault("r", p.move_pages(0, [a], [1], 2)), p.task)
+    sched.run()
+    forced = [att for att in m.account.attempts if att.pfn == page.pfn]
+    assert forced[0].rc == -11 and "trylock failed" in forced[0].why
+    assert forced[-1].rc == 0 and forced[-1].forced, "pass 3 slept in lock_page and won"
+    assert out["r"].status == [1]  # type: ignore[attr-defined]
+    m.check()
+
+
+def test_a_lock_nobody_can_release_is_reported_as_deadlock() -> None:
+    m = Machine(nodes=1)
+    p = m.spawn()
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"x")
+    page = m.pfn_to_page(pte_read(p.mm, a) >> 12)
+    assert trylock_page(page)
+    sched = DeterministicScheduler(m)
+    sched.spawn("waiter", lambda: lock_page(page))
+    with pytest.raises(KernelBug, match="deadlock"):
+        sched.run()
+    unlock_page(page)
