@@ -231,6 +231,6 @@ def test_bad_file_inputs() -> None:
         p.read(a + 2 * PAGE_SIZE, 1)
     assert info.value.errno == errno.EFAULT
     ro = p.mmap(PAGE_SIZE, prot=1, file=f)
-    with pytest.raises(OSError, match="SIGSEGV.*PROT_WRITE"):
+    with pytest.raises(OSError, match=r"SIGSEGV.*PROT_WRITE"):
         p.write(ro, b"no")
     m.check()
