@@ -18,8 +18,18 @@ from .memory import (
     vm_normal_page,
 )
 from .mmap import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, MmStruct, find_vma
-from .page import Page
-from .pgtable import pte_mkdirty, pte_mkyoung, pte_present, pte_write
+from .page import PAGE_SHIFT, Page
+from .pgtable import (
+    _PAGE_ACCESSED,
+    _PAGE_DIRTY,
+    _PAGE_PRESENT,
+    _PAGE_RW,
+    _PAGE_SPECIAL,
+    pte_mkdirty,
+    pte_mkyoung,
+    pte_present,
+    pte_write,
+)
 from .rwsem import down_read, up_read
 
 
@@ -33,11 +43,28 @@ class UserFault(OSError):
 
 
 _MAX_RETRIES = 64
+_PRESENT = _PAGE_PRESENT
+_RW = _PAGE_RW
+_YOUNG = _PAGE_ACCESSED
+_YOUNG_DIRTY = _PAGE_ACCESSED | _PAGE_DIRTY
+_SPECIAL = _PAGE_SPECIAL
 
 
 def user_access(mm: MmStruct, addr: int, write: bool) -> Page:
     """Make ``addr`` accessible for a read or write and return the page mapped
     there (the zero page for untouched anonymous memory read)."""
+    # The MMU: a present pte that allows the access needs no fault; the
+    # hardware sets the accessed (and dirty) bits itself.
+    if 0 <= addr < mm.task_size:
+        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
+        if pte & _PRESENT and (not write or pte & _RW) and not pte & _SPECIAL:
+            mm.ptes[addr >> PAGE_SHIFT] = pte | (_YOUNG_DIRTY if write else _YOUNG)
+            return mm.machine.pfn_to_page(pte >> PAGE_SHIFT)
+    return _user_fault(mm, addr, write)
+
+
+def _user_fault(mm: MmStruct, addr: int, write: bool) -> Page:
+    """do_page_fault: the access faulted."""
     down_read(mm.mmap_sem)
     try:
         vma = find_vma(mm, addr)

@@ -670,13 +670,13 @@ def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> 
     page is ``p``; point ``result`` at that entry's status. L806."""
     pm = private
     assert isinstance(pm, list)
-    i = 0
-    while pm[i].node != MAX_NUMNODES and pm[i].page is not p:
-        i += 1
-    if pm[i].node == MAX_NUMNODES:
-        return None
-    result[0] = pm[i]
-    return alloc_pages_exact_node_for(p, pm[i].node)
+    for pp in pm:
+        if pp.node == MAX_NUMNODES:
+            return None
+        if pp.page is p:
+            break
+    result[0] = pp
+    return alloc_pages_exact_node_for(p, pp.node)
 
 
 def alloc_pages_exact_node_for(p: Page, nid: int) -> Page | None:
