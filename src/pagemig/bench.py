@@ -1,0 +1,311 @@
+"""The benchmark suite: how fast the model runs, as ratios to references
+measured in the same run (a numpy copy of the same bytes, and the live
+kernel's move_pages in query mode over the same number of pages).
+
+Times are measured here and only reported; no test asserts them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .machine import Machine
+from .mm.page import PAGE_SIZE
+from .process import Process
+
+MOVE, MOVE_ALL = 2, 4
+
+
+@dataclass
+class Result:
+    case: str
+    pages: int
+    seconds: float
+    us_per_page: float
+    ratios: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timer(out: list[float]) -> Iterator[None]:
+    gc.collect()
+    t0 = time.perf_counter()
+    yield
+    out.append(time.perf_counter() - t0)
+
+
+def _machine(pages: int, nodes: int = 2) -> Machine:
+    per_node = max(64 << 20, (pages * 3 + 4096) * PAGE_SIZE)
+    return Machine(nodes=nodes, node_memory=per_node, swap=0)
+
+
+def _anon(m: Machine, pages: int) -> tuple[Process, list[int]]:
+    p = m.spawn(uid=0, cpu=0)
+    a = p.mmap(pages * PAGE_SIZE)
+    for i in range(pages):
+        p.touch(a + i * PAGE_SIZE)
+    return p, [a + i * PAGE_SIZE for i in range(pages)]
+
+
+def _file(m: Machine, pages: int, fs: str, dirty: bool) -> tuple[Process, list[int]]:
+    p = m.spawn(uid=0, cpu=0)
+    f = m.create_file(f"/bench/{fs}", size=pages * PAGE_SIZE, fs=fs)
+    a = p.mmap(pages * PAGE_SIZE, file=f, shared=True)
+    for i in range(pages):
+        p.touch(a + i * PAGE_SIZE, write=dirty)
+    return p, [a + i * PAGE_SIZE for i in range(pages)]
+
+
+def _move(p: Process, addrs: list[int], flags: int = MOVE) -> float:
+    times: list[float] = []
+    p.machine.account.enabled = False
+    with _timer(times):
+        p.move_pages(0, addrs, [1] * len(addrs), flags)  # type: ignore[attr-defined]
+    return times[0]
+
+
+def case_move_anon(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _anon(m, pages)
+    return _move(p, addrs)
+
+
+def case_move_shmem(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _file(m, pages, "tmpfs", True)
+    return _move(p, addrs)
+
+
+def case_move_file_clean(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _file(m, pages, "ext2", False)
+    return _move(p, addrs)
+
+
+def case_move_file_dirty(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _file(m, pages, "ext2", True)
+    return _move(p, addrs)
+
+
+def case_move_cow_move_all(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _anon(m, pages)
+    p.fork()
+    return _move(p, addrs, MOVE_ALL)
+
+
+def case_move_mixed_failures(pages: int) -> float:
+    """A quarter each: movable, COW-shared (-EACCES), untouched (-ENOENT), already there."""
+    m = _machine(pages)
+    p = m.spawn(uid=1000, cpu=0)
+    a = p.mmap(pages * PAGE_SIZE)
+    addrs = [a + i * PAGE_SIZE for i in range(pages)]
+    for i in range(pages):
+        if i % 4 in (0, 1, 3):
+            p.touch(addrs[i])
+    p.fork()
+    for i in range(0, pages, 4):
+        p.touch(addrs[i])  # breaks COW: exclusively owned again
+    return _move(p, addrs)
+
+
+def case_query(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _anon(m, pages)
+    times: list[float] = []
+    with _timer(times):
+        p.move_pages(0, addrs, None)  # type: ignore[attr-defined]
+    return times[0]
+
+
+def case_migrate_pages_process(pages: int) -> float:
+    m = _machine(pages)
+    p, _ = _anon(m, pages)
+    times: list[float] = []
+    m.account.enabled = False
+    with _timer(times):
+        p.migrate_pages(0, [0], [1])  # type: ignore[attr-defined]
+    return times[0]
+
+
+def case_mbind_move(pages: int) -> float:
+    m = _machine(pages)
+    p, addrs = _anon(m, pages)
+    times: list[float] = []
+    m.account.enabled = False
+    with _timer(times):
+        p.mbind(addrs[0], pages * PAGE_SIZE, 2, [1], MOVE)  # type: ignore[attr-defined]
+    return times[0]
+
+
+def case_first_touch(pages: int) -> float:
+    m = _machine(pages)
+    p = m.spawn(uid=0, cpu=0)
+    a = p.mmap(pages * PAGE_SIZE)
+    times: list[float] = []
+    with _timer(times):
+        for i in range(pages):
+            p.touch(a + i * PAGE_SIZE)
+    return times[0]
+
+
+def case_fork(pages: int) -> float:
+    m = _machine(pages)
+    p, _ = _anon(m, pages)
+    times: list[float] = []
+    with _timer(times):
+        p.fork()
+    return times[0]
+
+
+CASES: dict[str, Callable[[int], float]] = {
+    "move_pages anon 0->1": case_move_anon,
+    "move_pages shmem": case_move_shmem,
+    "move_pages file clean": case_move_file_clean,
+    "move_pages file dirty": case_move_file_dirty,
+    "move_pages COW MOVE_ALL": case_move_cow_move_all,
+    "move_pages mixed failures": case_move_mixed_failures,
+    "move_pages query": case_query,
+    "migrate_pages(2) process": case_migrate_pages_process,
+    "mbind MPOL_MF_MOVE": case_mbind_move,
+    "first-touch faults": case_first_touch,
+    "fork": case_fork,
+}
+
+
+# --- references ------------------------------------------------------------------------------
+
+
+def numpy_copy_seconds(pages: int) -> float:
+    src = np.ones(pages * PAGE_SIZE, dtype=np.uint8)
+    dst = np.empty_like(src)
+    times: list[float] = []
+    with _timer(times):
+        dst[:] = src
+    return times[0]
+
+
+def live_query_seconds(pages: int) -> float | None:
+    """The host kernel's move_pages in query mode over ``pages`` touched pages."""
+    try:
+        import mmap
+
+        from .real import move_pages as real_move_pages
+    except ImportError:
+        return None
+    buf = mmap.mmap(-1, pages * PAGE_SIZE)
+    import ctypes
+
+    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    for i in range(pages):
+        buf[i * PAGE_SIZE] = 1
+    addrs = [base + i * PAGE_SIZE for i in range(pages)]
+    times: list[float] = []
+    try:
+        with _timer(times):
+            real_move_pages(0, addrs, None)
+    except OSError:
+        return None
+    finally:
+        del base
+    return times[0]
+
+
+def metadata_bytes_per_frame(pages: int) -> float:
+    """tracemalloc bytes of metadata per touched anonymous frame (page data excluded)."""
+    m = _machine(pages)
+    p = m.spawn(uid=0, cpu=0)
+    a = p.mmap(pages * PAGE_SIZE)
+    p.touch(a)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(1, pages):
+        p.touch(a + i * PAGE_SIZE)
+    from .mm.swap import lru_add_drain_all
+
+    lru_add_drain_all(m)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    data = sum(node.arena.resident_bytes for node in m.nodes)
+    del data
+    chunk_bytes = _arena_growth(m)
+    return (after - before - chunk_bytes) / (pages - 1)
+
+
+def _arena_growth(m: Machine) -> int:
+    """numpy chunk buffers are page data, not metadata (their headers are small)."""
+    return sum(len(node.arena.chunks) * (1 << 20) for node in m.nodes)
+
+
+def big_machine() -> dict[str, float]:
+    times: list[float] = []
+    tracemalloc.start()
+    with _timer(times):
+        m = Machine(nodes=8, node_memory="128GiB")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    p = m.spawn(uid=0, cpu=0)
+    n = (1 << 30) // PAGE_SIZE
+    a = p.mmap(n * PAGE_SIZE)
+    with _timer(times):
+        for i in range(n):
+            p.touch(a + i * PAGE_SIZE)
+    return {"create_seconds": times[0], "create_peak_mib": peak / 2**20,
+            "touch_1gib_seconds": times[1], "touch_us_per_page": 1e6 * times[1] / n}
+
+
+def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
+        progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    results: list[Result] = []
+    for name, fn in CASES.items():
+        if cases and name not in cases:
+            continue
+        for pages in sizes:
+            if progress:
+                progress(f"{name} x {pages}")
+            seconds = fn(pages)
+            ref_copy = numpy_copy_seconds(pages)
+            live = live_query_seconds(pages)
+            ratios = {"vs_numpy_copy": seconds / ref_copy if ref_copy else float("inf")}
+            if live:
+                ratios["vs_live_query"] = seconds / live
+            results.append(Result(name, pages, seconds, 1e6 * seconds / pages, ratios))
+    report: dict[str, object] = {"results": [asdict(r) for r in results]}
+    if progress:
+        progress("metadata bytes per frame")
+    report["metadata_bytes_per_frame"] = metadata_bytes_per_frame(max(sizes[0], 4096))
+    if big:
+        if progress:
+            progress("1 TiB machine")
+        report["big_machine"] = big_machine()
+    return report
+
+
+def table(report: dict[str, object]) -> str:
+    lines = [f"{'case':<28} {'pages':>7} {'seconds':>9} {'us/page':>9} {'x numpy':>9} {'x live':>8}"]
+    for r in report["results"]:  # type: ignore[attr-defined]
+        live = r["ratios"].get("vs_live_query")
+        lines.append(f"{r['case']:<28} {r['pages']:>7} {r['seconds']:>9.3f} {r['us_per_page']:>9.1f} "
+                     f"{r['ratios']['vs_numpy_copy']:>9.0f} {'' if live is None else f'{live:>8.0f}'}")
+    lines.append(f"metadata bytes per materialised frame: {report['metadata_bytes_per_frame']:.0f}")
+    big = report.get("big_machine")
+    if isinstance(big, dict):
+        lines.append(f"1 TiB machine: created in {big['create_seconds']:.3f} s, peak "
+                     f"{big['create_peak_mib']:.1f} MiB; 1 GiB touched in "
+                     f"{big['touch_1gib_seconds']:.1f} s ({big['touch_us_per_page']:.1f} us/page)")
+    return "\n".join(lines)
+
+
+def dumps(report: dict[str, object]) -> str:
+    return json.dumps(report, indent=2)
