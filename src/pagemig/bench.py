@@ -68,7 +68,7 @@ def _move(p: Process, addrs: list[int], flags: int = MOVE) -> float:
     times: list[float] = []
     p.machine.account.enabled = False
     with _timer(times):
-        p.move_pages(0, addrs, [1] * len(addrs), flags)  # type: ignore[attr-defined]
+        p.move_pages(0, addrs, [1] * len(addrs), flags)
     return times[0]
 
 
@@ -123,7 +123,7 @@ def case_query(pages: int) -> float:
     p, addrs = _anon(m, pages)
     times: list[float] = []
     with _timer(times):
-        p.move_pages(0, addrs, None)  # type: ignore[attr-defined]
+        p.move_pages(0, addrs, None)
     return times[0]
 
 
@@ -133,7 +133,7 @@ def case_migrate_pages_process(pages: int) -> float:
     times: list[float] = []
     m.account.enabled = False
     with _timer(times):
-        p.migrate_pages(0, [0], [1])  # type: ignore[attr-defined]
+        p.migrate_pages(0, [0], [1])
     return times[0]
 
 
@@ -143,7 +143,7 @@ def case_mbind_move(pages: int) -> float:
     times: list[float] = []
     m.account.enabled = False
     with _timer(times):
-        p.mbind(addrs[0], pages * PAGE_SIZE, 2, [1], MOVE)  # type: ignore[attr-defined]
+        p.mbind(addrs[0], pages * PAGE_SIZE, 2, [1], MOVE)
     return times[0]
 
 
@@ -294,7 +294,7 @@ def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
 
 def table(report: dict[str, object]) -> str:
     lines = [f"{'case':<28} {'pages':>7} {'seconds':>9} {'us/page':>9} {'x numpy':>9} {'x live':>8}"]
-    for r in report["results"]:  # type: ignore[attr-defined]
+    for r in report["results"]:
         live = r["ratios"].get("vs_live_query")
         lines.append(f"{r['case']:<28} {r['pages']:>7} {r['seconds']:>9.3f} {r['us_per_page']:>9.1f} "
                      f"{r['ratios']['vs_numpy_copy']:>9.0f} {'' if live is None else f'{live:>8.0f}'}")
