@@ -294,7 +294,7 @@ def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
 
 def table(report: dict[str, object]) -> str:
     lines = [f"{'case':<28} {'pages':>7} {'seconds':>9} {'us/page':>9} {'x numpy':>9} {'x live':>8}"]
-    for r in report["results"]:
+    for r in report["results"]:  # type: ignore[attr-defined]
         live = r["ratios"].get("vs_live_query")
         lines.append(f"{r['case']:<28} {r['pages']:>7} {r['seconds']:>9.3f} {r['us_per_page']:>9.1f} "
                      f"{r['ratios']['vs_numpy_copy']:>9.0f} {'' if live is None else f'{live:>8.0f}'}")
