@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bug import BUG_ON
+from .filemap import page_mapping
 from .page import (
     PAGE_SIZE,
     ClearPagePrivate,
@@ -21,7 +22,9 @@ from .page import (
     TestSetPageDirty,
     get_page,
 )
+from .page_writeback import _set_page_dirty_nobuffers, cancel_dirty_page
 from .sched import wait_until
+from .swap import put_page
 
 if TYPE_CHECKING:
     from .filemap import AddressSpace
@@ -151,7 +154,6 @@ def create_empty_buffers(page: Page, blocksize: int, b_state: int = 0) -> Buffer
 
 
 def _clear_page_buffers(page: Page) -> None:
-    from .swap import put_page
 
     ClearPagePrivate(page)
     page.private = 0
@@ -171,7 +173,6 @@ def drop_buffers(page: Page) -> bool:
 
 def try_to_free_buffers(page: Page) -> int:
     """Detach the page's buffers if none is busy; 1 on success."""
-    from .filemap import page_mapping
 
     if PageWriteback(page):
         return 0
@@ -181,7 +182,6 @@ def try_to_free_buffers(page: Page) -> int:
     ret = drop_buffers(page)
     if ret:
         # All buffers were clean, so the page need not be written.
-        from .page_writeback import cancel_dirty_page
 
         cancel_dirty_page(page)
     return int(ret)
@@ -189,8 +189,6 @@ def try_to_free_buffers(page: Page) -> int:
 
 def _set_page_dirty_buffers(page: Page) -> int:
     """__set_page_dirty_buffers: dirty every buffer and the page (accounted)."""
-    from .filemap import page_mapping
-    from .page_writeback import _set_page_dirty_nobuffers
 
     mapping = page_mapping(page)
     if mapping is None:

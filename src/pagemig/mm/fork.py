@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .cpuset import cpuset_mems_allowed
+from .memcontrol import mem_cgroup_attach
 from .memory import copy_page_range
 from .mempolicy import mpol_dup
 from .mmap import VM_DONTCOPY, VM_LOCKED, MmStruct, VmAreaStruct, mmput, vma_link
@@ -60,7 +61,6 @@ def do_fork(machine: Machine, parent: TaskStruct) -> TaskStruct | int:
     child.mems_allowed = cpuset_mems_allowed(child)
     memcg = machine.memcg.task_memcg.get(parent.pid)
     if memcg is not None:
-        from .memcontrol import mem_cgroup_attach
 
         mem_cgroup_attach(machine, child.pid, memcg)
     return child

@@ -27,6 +27,7 @@ import numpy as np
 from .buffer import (
     BH_Dirty,
     BH_Uptodate,
+    block_invalidate,
     buffers_of,
     clear_buffer_dirty,
     create_empty_buffers,
@@ -34,26 +35,51 @@ from .buffer import (
     set_buffer_uptodate,
     try_to_free_buffers,
 )
+from .bug import BUG_ON
 from .filemap import (
     AOP_WRITEPAGE_ACTIVATE,
     AddressSpace,
     AddressSpaceOperations,
+    _remove_from_page_cache,
+    add_to_page_cache_locked,
     find_get_page,
     find_lock_page,
+    find_or_create_page,
+    remove_from_page_cache,
 )
+from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
 from .highmem import kmap, page_bytes
-from .mempolicy import Mempolicy, SharedPolicy, mpol_dup
+from .memory import VM_FAULT_LOCKED, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS
+from .mempolicy import Mempolicy, SharedPolicy, alloc_page_vma, alloc_pages_current, mpol_dup
+from .migrate import buffer_migrate_page, fail_migrate_page, migrate_page
 from .mmap import VmAreaStruct, VmOperations
 from .page import (
     PAGE_SHIFT,
     PAGE_SIZE,
     Page,
+    PageSwapCache,
     PageUptodate,
+    SetPageDirty,
+    SetPageError,
     SetPageSwapBacked,
     SetPageUptodate,
     TestSetPageDirty,
+    _ClearPageLocked,
+    _SetPageLocked,
+    page_mapped,
 )
-from .pagemap import lock_page, mapping_set_unevictable, unlock_page
+from .page_writeback import cancel_dirty_page, set_page_writeback
+from .pagemap import AS_EIO, lock_page, mapping_set_unevictable, unlock_page
+from .spinlock import spin_lock_irq, spin_unlock_irq
+from .swap import lru_cache_add_anon, put_page
+from .swap_state import (
+    _add_to_swap_cache,
+    delete_from_swap_cache,
+    lookup_swap_cache_page,
+    read_swap_cache_async,
+    swap_writepage,
+)
+from .swapfile import free_swap_and_cache, get_swap_page, swap_duplicate, swap_free, swapcache_free
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -127,14 +153,11 @@ def block_write_full_page(page: Page, wbc: object) -> int:
     """Write a dirty page through its buffers: the bytes reach the store at
     submission; the page stays under writeback until the I/O completes.
     Context: page locked, PG_dirty already cleared by the caller."""
-    from .page_writeback import set_page_writeback
 
     inode = page.mapping.host  # type: ignore[union-attr]
     assert isinstance(inode, Inode)
     machine = inode.machine
     if machine.should_fail("writepage", path=inode.path, index=page.index):
-        from .page import SetPageError
-        from .pagemap import AS_EIO
 
         SetPageError(page)
         inode.mapping.flags |= 1 << AS_EIO
@@ -160,13 +183,6 @@ def _set_page_dirty_no_writeback(page: Page) -> int:
 def shmem_writepage(page: Page, wbc: object) -> int:
     """Move a tmpfs page from its file to the swap cache, then write it to swap.
     Context: page locked, not mapped."""
-    from .bug import BUG_ON
-    from .filemap import _remove_from_page_cache
-    from .page import SetPageDirty, page_mapped
-    from .spinlock import spin_lock_irq, spin_unlock_irq
-    from .swap import put_page
-    from .swap_state import _add_to_swap_cache, swap_writepage
-    from .swapfile import get_swap_page, swap_duplicate, swapcache_free
 
     BUG_ON(page_mapped(page), "shmem_writepage of a mapped page")
     mapping = page.mapping
@@ -198,19 +214,16 @@ def shmem_writepage(page: Page, wbc: object) -> int:
 
 
 def _migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
-    from .migrate import migrate_page
 
     return migrate_page(mapping, newpage, page)
 
 
 def _buffer_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
-    from .migrate import buffer_migrate_page
 
     return buffer_migrate_page(mapping, newpage, page)
 
 
 def _fail_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
-    from .migrate import fail_migrate_page
 
     return fail_migrate_page(mapping, newpage, page)
 
@@ -262,9 +275,6 @@ FS_KINDS: dict[str, FsKind] = {
 
 def filemap_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page | None]:
     """Find (or read) the page-cache page at pgoff and return it locked."""
-    from .filemap import find_or_create_page
-    from .memory import VM_FAULT_LOCKED, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS
-    from .swap import put_page
 
     inode = vma.vm_file
     assert isinstance(inode, Inode)
@@ -296,7 +306,6 @@ def filemap_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page 
 
 def shmem_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page | None]:
     """shmem_getpage: the cached page, the page swapped back in, or a new zeroed one."""
-    from .memory import VM_FAULT_LOCKED, VM_FAULT_OOM, VM_FAULT_SIGBUS
 
     inode = vma.vm_file
     assert isinstance(inode, Inode)
@@ -310,13 +319,6 @@ def shmem_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page | 
 
 def shmem_getpage(inode: Inode, index: int, vma: VmAreaStruct | None, pgoff: int) -> Page | None:
     """A locked, uptodate page for ``index`` with a reference for the caller."""
-    from .filemap import add_to_page_cache_locked
-    from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
-    from .mempolicy import alloc_page_vma, alloc_pages_current
-    from .page import SetPageDirty
-    from .swap import lru_cache_add_anon, put_page
-    from .swap_state import delete_from_swap_cache, lookup_swap_cache_page, read_swap_cache_async
-    from .swapfile import swap_free
 
     mapping = inode.mapping
     machine = inode.machine
@@ -335,7 +337,6 @@ def shmem_getpage(inode: Inode, index: int, vma: VmAreaStruct | None, pgoff: int
                 if page is None:
                     return None
             lock_page(page)
-            from .page import PageSwapCache
 
             if not PageSwapCache(page) or page.private != swap:
                 unlock_page(page)
@@ -358,7 +359,6 @@ def shmem_getpage(inode: Inode, index: int, vma: VmAreaStruct | None, pgoff: int
         if page is None:
             return None
         SetPageSwapBacked(page)
-        from .page import _ClearPageLocked, _SetPageLocked
 
         _SetPageLocked(page)
         if add_to_page_cache_locked(page, mapping, index) != 0:
@@ -397,10 +397,6 @@ def vm_ops_for(inode: Inode) -> VmOperations:
 
 def truncate_inode_page(inode: Inode, page: Page) -> None:
     """Drop one unmapped cached page (truncate_complete_page)."""
-    from .buffer import block_invalidate
-    from .filemap import remove_from_page_cache
-    from .page_writeback import cancel_dirty_page
-    from .swap import put_page
 
     if page_has_buffers(page):
         block_invalidate(inode.mapping, page)
@@ -438,7 +434,6 @@ def fput(inode: Inode) -> None:
 def evict_inode(inode: Inode) -> None:
     """truncate_inode_pages + shmem's swap release: every cached page and swap
     slot of the file goes."""
-    from .swapfile import free_swap_and_cache
 
     for index in sorted(inode.mapping.page_tree):
         page = inode.mapping.page_tree[index]

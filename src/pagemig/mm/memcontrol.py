@@ -15,7 +15,7 @@ import errno
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .page import Page, PageAnon, PageSwapBacked, page_mapped
+from .page import Page, PageAnon, PageSwapBacked, PageSwapCache, page_mapped
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -126,7 +126,6 @@ def mem_cgroup_uncharge_page(page: Page) -> None:
     pc = machine.memcg.page_cgroup.get(page)
     if pc is None or pc.migration or page_mapped(page):
         return
-    from .page import PageSwapCache
 
     if PageSwapCache(page):
         return

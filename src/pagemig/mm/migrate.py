@@ -29,17 +29,20 @@ from .buffer import (
     unlock_buffer,
 )
 from .bug import BUG_ON, VM_BUG_ON, KernelBug
+from .cpuset import cpuset_mems_allowed
+from .cred import CAP_SYS_NICE, capable
 from .filemap import AOP_WRITEPAGE_ACTIVATE, AddressSpace, page_mapping
 from .gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_THISNODE
 from .highmem import copy_highpage
 from .ksm import ksm_migrate_page
 from .list import ListHead, list_add_tail, list_del, list_empty, list_for_each_entry_safe
+from .list import lru_to_page as tail
 from .memcontrol import MemCgroup, mem_cgroup_end_migration, mem_cgroup_prepare_migration
 from .memory import FOLL_GET, FollowPageError, follow_page, mk_pte, pte_read, set_pte_at
-from .mempolicy import vma_migratable
+from .mempolicy import alloc_pages_current, vma_migratable
 from .mlock import mlock_migrate_page
 from .mm_inline import page_is_file_cache
-from .mmap import MmStruct, VmAreaStruct, find_vma
+from .mmap import MmStruct, VmAreaStruct, find_vma, mmput
 from .mmzone import MAX_NUMNODES, NodeState, ZoneStatItem
 from .page import (
     PAGE_SIZE,
@@ -84,6 +87,7 @@ from .page import (
     page_unfreeze_refs,
     set_page_private,
 )
+from .page_alloc import alloc_pages_exact_node
 from .page_writeback import (
     _set_page_dirty_nobuffers,
     clear_page_dirty_for_io,
@@ -106,11 +110,12 @@ from .rmap import (
     try_to_unmap,
 )
 from .rwsem import down_read, up_read
-from .sched import PF_SWAPWRITE, cond_resched
+from .sched import PF_SWAPWRITE, cond_resched, get_task_mm
+from .security import security_task_movememory
 from .spinlock import spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq
 from .swap import lru_add_drain, lru_add_drain_all, put_page
 from .swapops import is_migration_entry, is_write_migration_entry, migration_entry_to_pfn
-from .vmscan import isolate_lru_page, putback_lru_page
+from .vmscan import isolate_lru_page, putback_lru_page, try_to_release_page
 from .vmstat import PGMIGRATE_FAIL, PGMIGRATE_SUCCESS
 
 if TYPE_CHECKING:
@@ -137,7 +142,6 @@ NewPage = Callable[[Page, object, list["StatusSlot | None"]], "Page | None"]
 
 def lru_to_page(head: ListHead) -> Page:
     """L39: the page at the tail of a list (defined, unused in this file)."""
-    from .list import lru_to_page as tail
 
     return tail(head)
 
@@ -403,7 +407,6 @@ def writeout(mapping: AddressSpace, page: Page) -> int:
 
 def fallback_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
     """Default handling if a filesystem does not provide a migration function. L469."""
-    from .vmscan import try_to_release_page
 
     if PageDirty(page):
         return writeout(mapping, page)
@@ -661,6 +664,31 @@ class PageToNode:
         return f"<pm addr={self.addr:#x} node={self.node} status={self.status}>"
 
 
+class PageToNodeArray(list[PageToNode]):
+    """The chunk array do_pages_move keeps in one page. ``first_match`` is
+    new_page_node's scan (L811): the first entry before the end marker whose
+    page is p; an index built once per migration call makes it O(1) without
+    changing which entry matches."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(PageToNode() for _ in range(n))
+        self._index: dict[int, PageToNode] | None = None
+
+    def invalidate(self) -> None:
+        self._index = None
+
+    def first_match(self, p: Page) -> PageToNode | None:
+        if self._index is None:
+            index: dict[int, PageToNode] = {}
+            for pp in self:
+                if pp.node == MAX_NUMNODES:
+                    break
+                if pp.page is not None:
+                    index.setdefault(id(pp.page), pp)
+            self._index = index
+        return self._index.get(id(p))
+
+
 PAGE_TO_NODE_SIZE = 24  # sizeof(struct page_to_node) on 64-bit
 CHUNK_NR_PAGES = PAGE_SIZE // PAGE_TO_NODE_SIZE - 1  # 169
 
@@ -669,23 +697,20 @@ def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> 
     """Allocate the target page on the node of the first chunk entry whose
     page is ``p``; point ``result`` at that entry's status. L806."""
     pm = private
-    assert isinstance(pm, list)
-    for pp in pm:
-        if pp.node == MAX_NUMNODES:
-            return None
-        if pp.page is p:
-            break
+    assert isinstance(pm, PageToNodeArray)
+    pp = pm.first_match(p)
+    if pp is None:
+        return None
     result[0] = pp
     return alloc_pages_exact_node_for(p, pp.node)
 
 
 def alloc_pages_exact_node_for(p: Page, nid: int) -> Page | None:
-    from .page_alloc import alloc_pages_exact_node
 
     return alloc_pages_exact_node(_machine_of(p), nid, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
 
 
-def do_move_page_to_node_array(mm: MmStruct, pm: list[PageToNode], migrate_all: int) -> int:
+def do_move_page_to_node_array(mm: MmStruct, pm: PageToNodeArray, migrate_all: int) -> int:
     """Isolate the pages of one chunk and migrate them to their nodes. L829."""
     machine = mm.machine
     pagelist = ListHead(machine)
@@ -770,8 +795,6 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArray
                   flags: int) -> int:
     """Migrate an array of page addresses onto an array of nodes and fill the
     array of status, chunk by chunk. L909."""
-    from .cpuset import cpuset_mems_allowed
-    from .mempolicy import alloc_pages_current
 
     machine = mm.machine
     task_nodes = cpuset_mems_allowed(task)
@@ -779,7 +802,7 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArray
     array_page = alloc_pages_current(machine, GFP_KERNEL)
     if array_page is None:
         return err
-    pm = [PageToNode() for _ in range(CHUNK_NR_PAGES + 1)]
+    pm = PageToNodeArray(CHUNK_NR_PAGES + 1)
     try:
         migrate_prep(machine)
         # Store a chunk of page_to_node array in a page, but keep the last
@@ -810,6 +833,7 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArray
                 pm[j].node = node
             # End marker for this chunk
             pm[chunk_nr_pages].node = MAX_NUMNODES
+            pm.invalidate()
             # Migrate this chunk
             err = do_move_page_to_node_array(mm, pm, flags & MPOL_MF_MOVE_ALL)
             if err < 0:
@@ -869,10 +893,6 @@ def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserArrays) -> int:
 def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, user: UserArrays,
                    nodes_given: bool, flags: int) -> int:
     """move_pages(2): move (or, without nodes, locate) pages of a process. L1075."""
-    from .cred import CAP_SYS_NICE, capable
-    from .mmap import mmput
-    from .sched import get_task_mm
-    from .security import security_task_movememory
 
     machine = current.cpuset.machine
     # Check flags

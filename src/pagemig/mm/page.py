@@ -263,7 +263,8 @@ def page_count(page: Page) -> int:
 
 
 def get_page(page: Page) -> None:
-    VM_BUG_ON(page._count <= 0, page, "get_page on a free or frozen page")
+    if page._count <= 0:
+        VM_BUG_ON(True, page, "get_page on a free or frozen page")
     page._count += 1
 
 
@@ -276,7 +277,8 @@ def get_page_unless_zero(page: Page) -> bool:
 
 
 def put_page_testzero(page: Page) -> bool:
-    VM_BUG_ON(page._count <= 0, page, "put_page on a page with no references")
+    if page._count <= 0:
+        VM_BUG_ON(True, page, "put_page on a page with no references")
     page._count -= 1
     return page._count == 0
 

@@ -26,6 +26,7 @@ from .page import (
     PageAnon,
     PG_buddy,
     PG_mlocked,
+    put_page_testzero,
 )
 from .vmstat import PGALLOC, PGFREE, UNEVICTABLE_PGMLOCKFREED
 
@@ -270,7 +271,6 @@ def free_hot_cold_page(page: Page, cold: int = 0) -> None:
 
 def _free_pages(page: Page, order: int = 0) -> None:
     """__free_pages: drop a reference and free the page if it was the last."""
-    from .page import put_page_testzero
 
     if put_page_testzero(page):
         free_hot_cold_page(page)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from .bug import VM_BUG_ON
 from .page import Page, PG_locked, get_page
 from .sched import schedule_point, wait_until
+from .swap import put_page
 
 if TYPE_CHECKING:
     from .filemap import AddressSpace
@@ -47,7 +48,6 @@ def page_cache_get(page: Page) -> None:
 
 
 def page_cache_release(page: Page) -> None:
-    from .swap import put_page
 
     put_page(page)
 

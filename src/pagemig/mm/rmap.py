@@ -12,6 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from .bug import BUG_ON, VM_BUG_ON
+from .ksm import rmap_walk_ksm, try_to_unmap_ksm
+from .memcontrol import mem_cgroup_uncharge_page
+from .mlock import mlock_vma_page
 from .mmap import (
     MM_ANONPAGES,
     MM_FILEPAGES,
@@ -19,10 +22,11 @@ from .mmap import (
     VM_GROWSDOWN,
     VM_GROWSUP,
     VM_LOCKED,
+    VM_SHARED,
     VM_STACK_INCOMPLETE_SETUP,
     VmAreaStruct,
 )
-from .mmzone import ZoneStatItem
+from .mmzone import LRU_ACTIVE_ANON, ZoneStatItem
 from .page import (
     PAGE_MAPPING_ANON,
     PAGE_MAPPING_FLAGS,
@@ -34,20 +38,29 @@ from .page import (
     PageMapping,
     PageSwapCache,
     SetPageSwapBacked,
+    page_index,
     page_mapped,
 )
+from .page_writeback import set_page_dirty
 from .pgtable import (
+    pgd_index,
     pmd_index,
     pte_dirty,
+    pte_mkclean,
     pte_mkold,
     pte_pfn,
     pte_present,
     pte_write,
+    pte_wrprotect,
     pte_young,
+    pud_index,
     swp_entry_to_pte,
 )
 from .spinlock import SpinLock, spin_lock, spin_unlock
+from .swap import add_page_to_unevictable_list, lru_cache_add_lru, put_page
+from .swapfile import swap_duplicate
 from .swapops import make_migration_entry
+from .vmscan import page_evictable
 
 if TYPE_CHECKING:
     from .mmap import MmStruct
@@ -105,8 +118,7 @@ def anon_vma_alloc(host: SchedulerHost) -> AnonVma:
 
 
 def anon_vma_free(anon_vma: AnonVma) -> None:
-    VM_BUG_ON(anon_vma.head or anon_vma.external_refcount,
-              message="freeing an anon_vma still in use")
+    VM_BUG_ON(anon_vma.head or anon_vma.external_refcount, message="freeing an anon_vma still in use")
     anon_vma.freed = True
 
 
@@ -174,7 +186,6 @@ def page_anon_vma(page: Page) -> AnonVma | None:
 
 def vma_address(page: Page, vma: VmAreaStruct) -> int:
     """Where ``page`` would be mapped in ``vma``, or -EFAULT if outside it."""
-    from .page import page_index
 
     pgoff = page_index(page) if not PageAnon(page) else page.index
     address = vma.vm_start + ((pgoff - vma.vm_pgoff) << PAGE_SHIFT)
@@ -208,9 +219,6 @@ def page_add_anon_rmap(page: Page, vma: VmAreaStruct, address: int) -> None:
 
 def page_add_new_anon_rmap(page: Page, vma: VmAreaStruct, address: int) -> None:
     """First mapping of a freshly allocated anonymous page; puts it on an LRU."""
-    from .mmzone import LRU_ACTIVE_ANON
-    from .swap import add_page_to_unevictable_list, lru_cache_add_lru
-    from .vmscan import page_evictable
 
     VM_BUG_ON(not vma.contains(address), page, "address outside the VMA")
     SetPageSwapBacked(page)
@@ -237,7 +245,6 @@ def page_remove_rmap(page: Page) -> None:
     page._mapcount -= 1
     if page._mapcount >= 0:
         return
-    from .memcontrol import mem_cgroup_uncharge_page
 
     if PageAnon(page):
         mem_cgroup_uncharge_page(page)
@@ -291,8 +298,6 @@ def rmap_walk(page: Page, rmap_one: RmapOne, arg: object) -> int:
     """Call ``rmap_one`` for every VMA that may map the page. Page locked."""
     VM_BUG_ON(not PageLocked(page), page, "rmap_walk of an unlocked page")
     if PageKsm(page):
-        from .ksm import rmap_walk_ksm
-
         return rmap_walk_ksm(page, rmap_one, arg)
     if PageAnon(page):
         return rmap_walk_anon(page, rmap_one, arg)
@@ -314,17 +319,17 @@ def page_check_address(page: Page, mm: MmStruct, address: int) -> int | None:
 
 
 def pgd_pud_pmd_present(mm: MmStruct, address: int) -> bool:
-    from .pgtable import pgd_index, pud_index
 
-    return (pgd_index(address) in mm.pgd_present and pud_index(address) in mm.pud_present
-            and pmd_index(address) in mm.pmd_present)
+    return (
+        pgd_index(address) in mm.pgd_present
+        and pud_index(address) in mm.pud_present
+        and pmd_index(address) in mm.pmd_present
+    )
 
 
 def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object) -> int:
     """Replace one pte mapping the page: by a migration entry, a swap entry
     (swap-cache anon), or nothing (file pages unmapped for reclaim)."""
-    from .page_writeback import set_page_dirty
-    from .swapfile import swap_duplicate
 
     assert isinstance(flags, int)
     mm = vma.vm_mm
@@ -339,8 +344,6 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object)
         # instead make sure it is marked mlocked (out_mlock).
         if not flags & TTU_IGNORE_MLOCK:
             if vma.vm_flags & VM_LOCKED:
-                from .mlock import mlock_vma_page
-
                 mlock_vma_page(page)
                 return SWAP_MLOCK
             if flags & TTU_ACTION_MASK == TTU_MUNLOCK:
@@ -374,7 +377,6 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object)
         else:
             mm.rss[MM_FILEPAGES] -= 1
         page_remove_rmap(page)
-        from .swap import put_page
 
         put_page(page)  # the pte's reference
     finally:
@@ -436,8 +438,6 @@ def try_to_unmap(page: Page, flags: int) -> int:
     """
     VM_BUG_ON(not PageLocked(page), page, "try_to_unmap of an unlocked page")
     if PageKsm(page):
-        from .ksm import try_to_unmap_ksm
-
         ret = try_to_unmap_ksm(page, flags)
     elif PageAnon(page):
         ret = try_to_unmap_anon(page, flags)
@@ -453,8 +453,6 @@ def try_to_munlock(page: Page) -> int:
     Page locked and isolated."""
     VM_BUG_ON(not PageLocked(page), page, "try_to_munlock of an unlocked page")
     if PageKsm(page):
-        from .ksm import try_to_unmap_ksm
-
         return try_to_unmap_ksm(page, TTU_MUNLOCK)
     if PageAnon(page):
         return try_to_unmap_anon(page, TTU_MUNLOCK)
@@ -463,7 +461,6 @@ def try_to_munlock(page: Page) -> int:
 
 def page_mkclean_one(page: Page, vma: VmAreaStruct, address: int, arg: object) -> int:
     """Write-protect and clean one shared pte; counts it in ``arg``."""
-    from .pgtable import pte_mkclean, pte_wrprotect
 
     vpn = page_check_address(page, vma.vm_mm, address)
     if vpn is not None:
@@ -477,7 +474,6 @@ def page_mkclean_one(page: Page, vma: VmAreaStruct, address: int, arg: object) -
 
 def page_mkclean(page: Page) -> int:
     """Clean every shared writable mapping of a file page (dirty accounting)."""
-    from .mmap import VM_SHARED
 
     BUG_ON(not PageLocked(page), "page_mkclean of an unlocked page")
     if not page_mapped(page) or PageAnon(page):

@@ -10,19 +10,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bug import VM_BUG_ON
-from .mm_inline import add_page_to_lru_list, del_page_from_lru
-from .mmzone import LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_UNEVICTABLE
+from .list import list_move_tail
+from .mm_inline import add_page_to_lru_list, del_page_from_lru, del_page_from_lru_list, page_lru_base_type
+from .mmzone import (
+    LRU_ACTIVE,
+    LRU_ACTIVE_ANON,
+    LRU_ACTIVE_FILE,
+    LRU_INACTIVE_ANON,
+    LRU_INACTIVE_FILE,
+    LRU_UNEVICTABLE,
+)
 from .page import (
     Page,
     PageCompound,
     PG_active,
+    PG_locked,
     PG_lru,
+    PG_referenced,
     PG_unevictable,
     get_page,
     put_page_testzero,
 )
 from .page_alloc import free_hot_cold_page
 from .spinlock import spin_lock_irq, spin_unlock_irq
+from .vmstat import VM_EVENT_NAMES
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -144,9 +155,6 @@ def lru_add_drain_all(machine: Machine) -> int:
 
 def activate_page(page: Page) -> None:
     """Move an inactive LRU page to the active list of its type."""
-    from .mm_inline import add_page_to_lru_list, del_page_from_lru_list, page_lru_base_type
-    from .mmzone import LRU_ACTIVE
-    from .vmstat import VM_EVENT_NAMES
 
     zone = page.zone
     spin_lock_irq(zone.lru_lock)
@@ -161,7 +169,6 @@ def activate_page(page: Page) -> None:
 
 def mark_page_accessed(page: Page) -> None:
     """inactive,unreferenced -> inactive,referenced -> active,unreferenced."""
-    from .page import PG_referenced
 
     referenced = 1 << PG_referenced
     if (not page.flags & _ACTIVE and not page.flags & _UNEVICTABLE
@@ -175,10 +182,6 @@ def mark_page_accessed(page: Page) -> None:
 def rotate_reclaimable_page(page: Page) -> None:
     """A page written back for reclaim goes to the tail of its inactive list
     so the next scan frees it (pagevec batching is not modelled)."""
-    from .list import list_move_tail
-    from .mm_inline import page_lru_base_type
-    from .page import PG_locked
-    from .vmstat import VM_EVENT_NAMES
 
     if (page.flags & (1 << PG_locked) or page.flags & _ACTIVE or page.flags & _UNEVICTABLE
             or not page.flags & _LRU):

@@ -13,11 +13,28 @@ from .bug import VM_BUG_ON
 from .filemap import AddressSpace, AddressSpaceOperations
 from .gfp import GFP_HIGHUSER_MOVABLE
 from .highmem import kmap, page_bytes
+from .memcontrol import mem_cgroup_newpage_charge
+from .memory import (
+    FAULT_FLAG_WRITE,
+    VM_FAULT_MAJOR,
+    VM_FAULT_OOM,
+    VM_FAULT_SIGBUS,
+    do_wp_page,
+    maybe_mkwrite,
+    mk_pte,
+    pte_read,
+    set_pte_at,
+)
+from .mempolicy import alloc_page_vma
+from .migrate import migrate_page
+from .mmap import MM_ANONPAGES, MM_SWAPENTS, VM_LOCKED
 from .mmzone import ZoneStatItem
 from .page import (
+    ClearPageDirty,
     ClearPageSwapCache,
     Page,
     PageLocked,
+    PageMlocked,
     PageSwapBacked,
     PageSwapCache,
     PageUptodate,
@@ -31,11 +48,23 @@ from .page import (
     get_page_unless_zero,
     page_mapped,
 )
-from .spinlock import spin_lock_irq, spin_unlock_irq
-from .swap import put_page
-from .swapfile import get_swap_page, swap_free, swapcache_free, swapcache_prepare
+from .page_writeback import _set_page_dirty_nobuffers, set_page_writeback
+from .pagemap import lock_page, trylock_page, unlock_page
+from .pgtable import pte_mkdirty
+from .rmap import page_add_anon_rmap
+from .spinlock import spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq
+from .swap import lru_cache_add_anon, put_page
+from .swapfile import (
+    get_swap_page,
+    reuse_swap_page,
+    swap_free,
+    swapcache_free,
+    swapcache_prepare,
+    try_to_free_swap,
+    vm_swap_full,
+)
 from .swapops import swp_offset
-from .vmstat import VM_EVENT_NAMES
+from .vmstat import PGMAJFAULT, VM_EVENT_NAMES
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -112,8 +141,6 @@ def delete_from_swap_cache(page: Page) -> None:
 
 
 def free_page_and_swap_cache(page: Page) -> None:
-    from .pagemap import trylock_page, unlock_page
-    from .swapfile import try_to_free_swap
 
     if PageSwapCache(page) and not page_mapped(page) and trylock_page(page):
         try_to_free_swap(page)
@@ -134,9 +161,6 @@ def lookup_swap_cache_page(machine: Machine, entry: int) -> Page | None:
 
 def swap_writepage(page: Page, wbc: object) -> int:
     """Write the page to its slot. The I/O completes later (end_page_writeback)."""
-    from .page import ClearPageDirty
-    from .page_writeback import set_page_writeback
-    from .pagemap import unlock_page
 
     machine = page.zone.machine
     entry = page.private
@@ -152,7 +176,6 @@ def swap_writepage(page: Page, wbc: object) -> int:
 
 def swap_readpage(page: Page) -> int:
     """Read the slot's bytes into the page (synchronously) and unlock it."""
-    from .pagemap import unlock_page
 
     machine = page.zone.machine
     entry = page.private
@@ -171,8 +194,6 @@ def swap_readpage(page: Page) -> int:
 
 def read_swap_cache_async(machine: Machine, entry: int, vma: VmAreaStruct, addr: int) -> Page | None:
     """The cached page for ``entry``, or a new page read from swap."""
-    from .mempolicy import alloc_page_vma
-    from .swap import lru_cache_add_anon
 
     while True:
         found = lookup_swap_cache_page(machine, entry)
@@ -201,25 +222,6 @@ def read_swap_cache_async(machine: Machine, entry: int, vma: VmAreaStruct, addr:
 def do_swap_page_swapin(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int,
                         orig_pte: int, entry: int) -> int:
     """The swap-in half of do_swap_page."""
-    from .memory import (
-        FAULT_FLAG_WRITE,
-        VM_FAULT_MAJOR,
-        VM_FAULT_OOM,
-        VM_FAULT_SIGBUS,
-        do_wp_page,
-        maybe_mkwrite,
-        mk_pte,
-        pte_read,
-        set_pte_at,
-    )
-    from .mmap import MM_ANONPAGES, MM_SWAPENTS, VM_LOCKED
-    from .page import PageMlocked
-    from .pagemap import lock_page, unlock_page
-    from .pgtable import pte_mkdirty
-    from .rmap import page_add_anon_rmap
-    from .spinlock import spin_lock, spin_unlock
-    from .swapfile import reuse_swap_page, try_to_free_swap, vm_swap_full
-    from .vmstat import PGMAJFAULT
 
     machine = mm.machine
     ret = 0
@@ -272,7 +274,6 @@ def do_swap_page_swapin(mm: MmStruct, vma: VmAreaStruct, address: int, flags: in
 
 def mem_cgroup_newpage_charge_swapin(page: Page, mm: MmStruct) -> int:
     """mem_cgroup_try_charge_swapin + commit: charge a swapped-in page once."""
-    from .memcontrol import mem_cgroup_newpage_charge
 
     machine = page.zone.machine
     if page in machine.memcg.page_cgroup:
@@ -281,13 +282,11 @@ def mem_cgroup_newpage_charge_swapin(page: Page, mm: MmStruct) -> int:
 
 
 def _swap_set_page_dirty(page: Page) -> int:
-    from .page_writeback import _set_page_dirty_nobuffers
 
     return _set_page_dirty_nobuffers(page)
 
 
 def _swap_migratepage(mapping: AddressSpace, newpage: Page, page: Page) -> int:
-    from .migrate import migrate_page
 
     return migrate_page(mapping, newpage, page)
 
