@@ -385,7 +385,7 @@ def test_memcg_limit_gives_enomem() -> None:
     m.check()
 
 
-def test_ksm_page_is_busy_for_migrate_pages_and_skipped_by_move_pages() -> None:
+def test_ksm_page_is_skipped_by_move_pages_and_migrate_pages_and_busy_for_compaction() -> None:
     m, p = setup()
     k = p.mmap(2 * PAGE_SIZE)
     p.write(k, b"same")
@@ -395,10 +395,12 @@ def test_ksm_page_is_busy_for_migrate_pages_and_skipped_by_move_pages() -> None:
     kpage = page_at(p, k)
     assert pg.PageKsm(kpage)
     assert p.move_pages(0, [k], [1], MOVE).status == [-errno.ENOENT]
-    assert p.migrate_pages(0, [0], [1]) == 0, "MPOL_MF_MOVE skips a page mapped twice"
     root = m.spawn(uid=0)
-    assert root.migrate_pages(p.pid, [0], [1]) == 1, "MOVE_ALL isolates it; KSM says -EBUSY"
+    assert root.migrate_pages(p.pid, [0], [1]) == 0, "check_pte_range skips KSM pages"
+    assert attempts_for(m, kpage.pfn) == []
+    m.compact(0)  # compaction does not skip them
     assert "KSM page" in attempts_for(m, kpage.pfn)[0][2]
+    assert attempts_for(m, kpage.pfn)[0][0] == -errno.EBUSY
     assert page_at(p, k) is kpage
     m.check()
 

@@ -327,6 +327,15 @@ class Machine:
         if rc:
             raise OSError(-rc, f"offline_pages({start_pfn:#x}, {nr_pages}): {os.strerror(-rc)}")
 
+    def compact(self, node: int) -> tuple[int, int]:
+        """Memory compaction of every zone of ``node`` (echo 1 > .../compact):
+        returns (pages moved, pages that could not move)."""
+        from .mm.compaction import compact_node
+
+        if not 0 <= node < self.nr_nodes:
+            raise ValueError(f"node must be within 0..{self.nr_nodes - 1}, got {node}")
+        return compact_node(self, node)
+
     def ksm_merge(self, only_mergeable: bool = True) -> int:
         """One full KSM scan; returns how many ptes now share a KSM page."""
         from .mm.ksm import ksm_merge

@@ -293,6 +293,9 @@ def filemap_fdatawrite(mapping: AddressSpace) -> int:
     from .pagemap import lock_page, unlock_page
 
     err = 0
+    # shmem, ramfs and swap have BDI_CAP_NO_WRITEBACK: only reclaim writes them.
+    if not mapping.cap_writeback:
+        return 0
     for index in sorted(mapping.page_tree):
         page = mapping.page_tree.get(index)
         if page is None or not PageDirty(page) or mapping.a_ops.writepage is None:

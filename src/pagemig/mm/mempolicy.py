@@ -481,7 +481,7 @@ def check_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int
     """Walk present ptes; pages on the wrong side of ``nodes`` are queued for
     migration, or (without a move flag) end the walk. Returns where it stopped."""
     from .memory import vm_normal_page
-    from .page import PageReserved
+    from .page import PageKsm, PageReserved
     from .pgtable import pte_present
 
     mm = vma.vm_mm
@@ -489,7 +489,7 @@ def check_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int
         pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
         if pte_present(pte):
             page = vm_normal_page(vma, addr, pte)
-            if page is not None and not PageReserved(page):
+            if page is not None and not PageReserved(page) and not PageKsm(page):
                 nid = page.zone.node_id
                 if (nid in nodes) != bool(flags & MPOL_MF_INVERT):
                     if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
@@ -617,7 +617,7 @@ def do_migrate_pages(mm: MmStruct, from_nodes: frozenset[int], to_nodes: frozens
     try:
         err = migrate_vmas(mm, from_nodes, to_nodes, flags)
         if err:
-            return err
+            return err if err < 0 else busy  # goto out
         tmp = set(from_nodes)
         while tmp:
             source, dest = -1, 0
@@ -693,8 +693,9 @@ def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: i
         return -errno.EINVAL
     if mode == MPOL_DEFAULT:
         flags &= ~MPOL_MF_STRICT
-    length = (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
-    end = start + length
+    ulong = (1 << 64) - 1  # unsigned long arithmetic wraps
+    length = ((length + PAGE_SIZE - 1) & ulong) & ~(PAGE_SIZE - 1)
+    end = (start + length) & ulong
     if end < start:
         return -errno.EINVAL
     if end == start:

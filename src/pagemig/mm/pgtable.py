@@ -24,10 +24,11 @@ PUD_SHIFT = 30
 PGDIR_SHIFT = 39
 PMD_SIZE = 1 << PMD_SHIFT
 
-# Swap ptes: entry above bit 1, the low bit (present) clear, bit 1 set so a
-# swap pte is never zero (pte_none).
+# Swap ptes: the entry above every flag bit (as x86-64 keeps the offset above
+# _PAGE_PROTNONE and _PAGE_SPECIAL), present clear, bit 1 set so a swap pte
+# is never zero (pte_none).
 _SWP_MARK = 1 << 1
-_SWP_SHIFT = 2
+_SWP_SHIFT = 10
 
 PAGE_NONE = _PAGE_PROTNONE | _PAGE_ACCESSED
 PAGE_READONLY = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED
