@@ -22,3 +22,33 @@ def test_compaction_moves_low_pages_up_and_keeps_data() -> None:
     assert m.vm_events[VM_EVENT_NAMES.index("compact_pages_moved")] == moved
     assert m.vm_events[VM_EVENT_NAMES.index("pgmigrate_success")] >= 16
     m.check()
+
+
+def test_device_mapping_has_no_struct_page() -> None:
+    m = Machine(nodes=2)
+    p = m.spawn()
+    d = p.mmap_device(2 * PAGE_SIZE)
+    assert p.move_pages(0, [d], [1], 2).status == [-14], "vma_migratable says no"
+    assert p.move_pages(0, [d], None).status == [-14], "follow_page: ERR_PTR(-EFAULT)"
+    child = p.fork()
+    assert child.move_pages(0, [d + PAGE_SIZE], None).status == [-14]
+    m.check()
+
+
+def test_cpusets_limit_the_target_nodes() -> None:
+    import errno
+
+    import pytest
+
+    m = Machine(nodes=2)
+    p = m.spawn()
+    m.create_cpuset("/only0", [0])
+    m.attach_cpuset(p.pid, "/only0")
+    assert p.task.mems_allowed == frozenset({0})
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"x")
+    with pytest.raises(OSError) as info:
+        p.move_pages(0, [a], [1], 2)
+    assert info.value.errno == errno.EACCES
+    with pytest.raises(ValueError, match="not within"):
+        m.create_cpuset("/bad", [0, 1], parent="/only0")

@@ -355,6 +355,35 @@ class Machine:
         task = self._new_task(comm, Cred.for_user(uid, gid), MmStruct(self), cpu, self.init_task)
         return Process(self, task)
 
+    def create_cpuset(self, name: str, mems: Sequence[int], parent: str = "/",
+                      hardwall: bool = False) -> Cpuset:
+        """A child cpuset whose mems must lie within its parent's (as cpuset.mems)."""
+        if name in self.cpusets:
+            raise ValueError(f"cpuset {name!r} already exists")
+        up = self.cpusets.get(parent)
+        if up is None:
+            raise ValueError(f"no cpuset {parent!r}")
+        nodes = frozenset(int(n) for n in mems)
+        if not nodes <= up.mems_allowed:
+            raise ValueError(f"cpuset {name!r}: mems {sorted(nodes)} not within {parent!r}'s "
+                             f"{sorted(up.mems_allowed)}")
+        cs = Cpuset(self, name, up, nodes, up.cpus_allowed)
+        cs.mem_hardwall = hardwall
+        up.children.append(cs)
+        self.cpusets[name] = cs
+        return cs
+
+    def attach_cpuset(self, pid: int, name: str) -> None:
+        """Move a task into a cpuset (echo pid > tasks); its mems_allowed follow."""
+        cs = self.cpusets.get(name)
+        if cs is None:
+            raise ValueError(f"no cpuset {name!r}")
+        task = self.pid_table.find_task_by_vpid(pid)
+        if task is None:
+            raise ProcessLookupError(3, f"no process {pid}")
+        task.cpuset = cs
+        task.mems_allowed = cpuset_mems_allowed(task)
+
     def process(self, pid: int) -> Process:
         task = self.pid_table.find_task_by_vpid(pid)
         if task is None:

@@ -122,6 +122,23 @@ class Process:
             raise kernel_error(rc, "mmap")
         return rc
 
+    def mmap_device(self, length: int) -> int:
+        """Map device memory without struct page (remap_pfn_range: VM_IO |
+        VM_RESERVED | VM_PFNMAP, special ptes), as a driver's mmap does."""
+        from .mm.memory import pte_alloc_map
+        from .mm.mmap import VM_IO, VM_PFNMAP, VM_RESERVED, find_vma
+        from .mm.pgtable import pfn_pte, pte_mkspecial
+
+        addr = self.mmap(length, PROT_READ | PROT_WRITE, shared=False)
+        vma = find_vma(self.mm, addr)
+        assert vma is not None
+        vma.vm_flags |= VM_IO | VM_RESERVED | VM_PFNMAP
+        device_pfn = self.machine.max_pfn + 0x100000  # an MMIO window above RAM
+        for i in range(-(-length // PAGE_SIZE)):
+            pte_alloc_map(self.mm, addr + i * PAGE_SIZE)
+            self.mm.ptes[(addr >> 12) + i] = pte_mkspecial(pfn_pte(device_pfn + i, vma.vm_page_prot))
+        return addr
+
     def munmap(self, addr: int, length: int) -> None:
         with self.running():
             rc = self._locked_write(do_munmap, _check_int(addr, "addr"), _check_int(length, "length"))
