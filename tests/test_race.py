@@ -115,3 +115,78 @@ def test_a_lock_nobody_can_release_is_reported_as_deadlock() -> None:
     with pytest.raises(KernelBug, match="deadlock"):
         sched.run()
     unlock_page(page)
+
+
+def test_munmap_racing_a_compaction_frees_the_anon_vma_at_the_end() -> None:
+    """Compaction holds no mmap_sem. A munmap that slips in while the
+    migration entries are installed zaps them; remove_migration_pte finds
+    nothing to restore under the pte lock, and the last external reference
+    to the orphaned anon_vma frees it."""
+    from pagemig.mm.rmap import page_anon_vma
+
+    m = Machine(nodes=1, node_memory="8MiB")
+    p = m.spawn()
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"doomed")
+    page = m.pfn_to_page(pte_read(p.mm, a) >> 12)
+    anon_vma = page_anon_vma(page)
+    assert anon_vma is not None
+    state: dict[str, object] = {}
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        names = {t.name: t for t in candidates}
+        pte = pte_read(p.mm, a)
+        if ("munmap" in names and "go" not in state and reason == "spin_lock(page_table_lock)"
+                and is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte))
+                and anon_vma.lock.locked):
+            state["go"] = True
+            return names["munmap"]
+        if "munmap" in names and "go" not in state:
+            return names["compact"] if "compact" in names else candidates[0]
+        return last if last in candidates else candidates[0]
+
+    sched = DeterministicScheduler(m, chooser)
+    sched.spawn("compact", lambda: state.setdefault("result", m.compact(0)))
+    sched.spawn("munmap", lambda: p.munmap(a, PAGE_SIZE), p.task)
+    sched.run()
+    assert state["go"], "munmap ran between the pte peek and the pte lock"
+    assert anon_vma.freed, "the external reference was the last one"
+    assert p.mm.ptes.get(a >> 12) is None
+    m.check()
+
+
+def test_fault_rechecks_the_pte_after_taking_the_lock() -> None:
+    """The faulting task is preempted at the pte lock inside
+    migration_entry_wait; meanwhile the migration completes and the new page
+    is even swapped out, so the retried fault swaps it back in."""
+    m = Machine(nodes=2, node_memory="64MiB", swap="4MiB")
+    p = m.spawn()
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"moved then swapped")
+    seen: dict[str, object] = {}
+
+    def migrate_and_swap() -> None:
+        seen["r"] = p.move_pages(0, [a], [1], 2)
+        m.deactivate_all(1)
+        m.reclaim(1, 10)
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        names = {t.name: t for t in candidates}
+        pte = pte_read(p.mm, a)
+        migrating = is_swap_pte(pte) and is_migration_entry(pte_to_swp_entry(pte))
+        if "fault" in names and migrating and "switched" not in seen:
+            seen["switched"] = True
+            return names["fault"]
+        if (last is not None and last.name == "fault" and reason == "spin_lock(page_table_lock)"
+                and "migrate" in names and "back" not in seen):
+            seen["back"] = True
+            return names["migrate"]
+        return last if last in candidates else candidates[0]
+
+    sched = DeterministicScheduler(m, chooser)
+    sched.spawn("migrate", migrate_and_swap, p.task)
+    sched.spawn("fault", lambda: seen.setdefault("data", p.read(a, 18)), p.task)
+    sched.run()
+    assert seen.get("switched") and seen.get("back")
+    assert seen["data"] == b"moved then swapped"
+    m.check()

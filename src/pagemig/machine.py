@@ -408,6 +408,12 @@ class Machine:
         self.vfs[path] = inode
         return inode
 
+    def truncate(self, path: str, size: int | str) -> None:
+        """truncate(2): pages past the new size are unmapped and dropped."""
+        from .mm.fs import truncate_inode
+
+        truncate_inode(self.open(path), parse_size(size, "size"))
+
     def open(self, path: str) -> Inode:
         inode = self.vfs.get(path)
         if inode is None:

@@ -19,6 +19,7 @@ FAULT_POINTS: dict[str, str] = {
     "alloc_page": "page allocation fails (attrs: node, gfp, order)",
     "trylock_page": "trylock_page finds the page locked (attrs: pfn)",
     "writepage": "a filesystem's writepage fails with -EIO (attrs: path, index)",
+    "readpage": "a filesystem's readpage fails: the page stays !Uptodate (attrs: path, index)",
     "memcg_charge": "a memory cgroup charge fails (attrs: memcg)",
 }
 

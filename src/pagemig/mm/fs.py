@@ -131,6 +131,10 @@ def _store_slice(inode: Inode, index: int) -> tuple[int, int]:
 def simple_readpage(inode: Inode, page: Page) -> int:
     """Fill the page from the file's store (zeros past EOF or without a store);
     marks it uptodate and unlocks it, as ->readpage must."""
+    if inode.machine.should_fail("readpage", path=inode.path, index=page.index):
+        SetPageError(page)  # an I/O error: the page stays !Uptodate
+        unlock_page(page)
+        return -errno.EIO
     dest = kmap(page)
     dest[:] = 0
     if inode.store is not None:
@@ -298,6 +302,10 @@ def filemap_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page 
         if mapping.a_ops.readpage is not None:
             mapping.a_ops.readpage(inode, page)
             lock_page(page)
+            if not PageUptodate(page):  # the read failed: SIGBUS
+                unlock_page(page)
+                put_page(page)
+                return VM_FAULT_SIGBUS, None
         else:
             kmap(page)[:] = 0  # no backing store: a fresh zeroed page
             SetPageUptodate(page)
@@ -396,13 +404,16 @@ def vm_ops_for(inode: Inode) -> VmOperations:
 
 
 def truncate_inode_page(inode: Inode, page: Page) -> None:
-    """Drop one unmapped cached page (truncate_complete_page)."""
+    """Drop one unmapped cached page (truncate_complete_page). Buffers still
+    in use stay attached: the page becomes an orphan with fs-private data."""
+    from .page import ClearPageMappedToDisk
 
+    cancel_dirty_page(page)
     if page_has_buffers(page):
         block_invalidate(inode.mapping, page)
-    cancel_dirty_page(page)
     remove_from_page_cache(page)
-    put_page(page)
+    ClearPageMappedToDisk(page)
+    put_page(page)  # pagecache ref
 
 
 def create_inode(machine: Machine, path: str, size: int, kind: str) -> Inode:
@@ -444,3 +455,35 @@ def evict_inode(inode: Inode) -> None:
         free_swap_and_cache(inode.machine, entry)
     inode.swapped.clear()
     del inode.machine.inodes[inode.ino]
+
+
+def truncate_inode(inode: Inode, size: int) -> None:
+    """truncate(2) of a file: unmap and drop every page past the new size
+    (unmap_mapping_range + truncate_inode_pages_range)."""
+    from .memory import zap_pte_range
+
+    new_pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
+    doomed = sorted(i for i in inode.mapping.page_tree if i >= new_pages)
+    for vma in list(inode.mapping.i_mmap):
+        assert isinstance(vma, VmAreaStruct)
+        first = max(new_pages, vma.vm_pgoff)
+        start = vma.vm_start + ((first - vma.vm_pgoff) << PAGE_SHIFT)
+        if start < vma.vm_end:
+            zap_pte_range(vma.vm_mm, vma, start, vma.vm_end)
+    for index in doomed:
+        page = inode.mapping.page_tree.get(index)
+        if page is None:
+            continue
+        lock_page(page)
+        truncate_inode_page(inode, page)
+        unlock_page(page)
+    for index in [i for i in inode.swapped if i >= new_pages]:
+        from .swapfile import free_swap_and_cache
+
+        free_swap_and_cache(inode.machine, inode.swapped.pop(index))
+    inode.i_size = size
+    if inode.store is not None:
+        store = np.zeros(size, dtype=np.uint8)
+        keep = min(size, len(inode.store))
+        store[:keep] = inode.store[:keep]
+        inode.store = store

@@ -110,6 +110,9 @@ def check_page_tables(ctx: CheckContext) -> None:
             mapcounts[page] += 1
             rss[MM_ANONPAGES if PageAnon(page) else MM_FILEPAGES] += 1
             _check_rmap_reaches(ctx, page, vma, addr, where)
+        if mm.migration_rss:
+            ctx.fail(f"pid {pid}: bookkeeping of {len(mm.migration_rss)} migration entries left")
+        rss = [n + leaked for n, leaked in zip(rss, mm.rss_leaked, strict=True)]
         if rss != mm.rss:
             ctx.fail(f"pid {pid}: rss counters {mm.rss} but the page tables hold {rss}")
     for page in ctx.pages:

@@ -12,6 +12,7 @@ and the move_newpage tail.
 from __future__ import annotations
 
 import errno
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -203,6 +204,7 @@ def remove_migration_pte(new: Page, vma: VmAreaStruct, addr: int, old: object) -
         if not is_migration_entry(entry) or migration_entry_to_pfn(entry) != old.pfn:  # type: ignore[attr-defined]
             return SWAP_AGAIN
         get_page(new)
+        mm.migration_rss.pop(addr >> 12, None)
         pte = pte_mkold(mk_pte(new, vma.vm_page_prot))
         if is_write_migration_entry(entry):
             pte = pte_mkwrite(pte)
@@ -238,7 +240,9 @@ def migration_entry_wait(mm: MmStruct, address: int) -> None:
     page = mm.machine.pfn_to_page(migration_entry_to_pfn(entry))
     # Once the radix-tree replacement started, the count is frozen at zero;
     # we must not wait on a page we hold no reference to. The fault recurs.
-    if not get_page_unless_zero(page):
+    if not get_page_unless_zero(page):  # pragma: no cover
+        # Frozen between page_freeze_refs and page_unfreeze_refs: a window
+        # with no schedule point in the model (another CPU in the kernel).
         spin_unlock(mm.page_table_lock)
         return
     spin_unlock(mm.page_table_lock)
@@ -265,7 +269,10 @@ def migrate_page_move_mapping(mapping: AddressSpace | None, newpage: Page, page:
             mapping.radix_tree_deref_slot(pslot) is not page:
         spin_unlock_irq(mapping.tree_lock)
         return -errno.EAGAIN
-    if not page_freeze_refs(page, expected_count):
+    if not page_freeze_refs(page, expected_count):  # pragma: no cover
+        # Only a speculative reference taken by another CPU between the count
+        # check and the freeze (page_cache_get_speculative, without the tree
+        # lock) fails this; the model has no schedule point in that window.
         spin_unlock_irq(mapping.tree_lock)
         return -errno.EAGAIN
     # Now we know that no one else is looking at the page.
@@ -680,9 +687,7 @@ class PageToNodeArray(list[PageToNode]):
     def first_match(self, p: Page) -> PageToNode | None:
         if self._index is None:
             index: dict[int, PageToNode] = {}
-            for pp in self:
-                if pp.node == MAX_NUMNODES:
-                    break
+            for pp in itertools.takewhile(lambda pp: pp.node != MAX_NUMNODES, self):
                 if pp.page is not None:
                     index.setdefault(id(pp.page), pp)
             self._index = index
@@ -717,11 +722,8 @@ def do_move_page_to_node_array(mm: MmStruct, pm: PageToNodeArray, migrate_all: i
     down_read(mm.mmap_sem)
     try:
         # Build a list of pages to migrate
-        for pp in pm:
-            if pp.node == MAX_NUMNODES:
-                break
-            err = _isolate_one(machine, mm, pp, migrate_all, pagelist)
-            pp.status = err
+        for pp in itertools.takewhile(lambda pp: pp.node != MAX_NUMNODES, pm):
+            pp.status = _isolate_one(machine, mm, pp, migrate_all, pagelist)
         err = 0
         if not list_empty(pagelist):
             err = migrate_pages(pagelist, new_page_node, pm, 0)
@@ -928,9 +930,7 @@ def migrate_vmas(mm: MmStruct, to: frozenset[int], from_: frozenset[int], flags:
     """Call the vm_ops->migrate methods that may prepare or perform migration
     of memory without struct page. L1143."""
     err = 0
-    for vma in list(mm.mmap):
-        if err:
-            break
+    for vma in list(mm.mmap):  # while !err: each error breaks out below
         if vma.vm_ops is not None and vma.vm_ops.migrate is not None:
             err = vma.vm_ops.migrate(vma, to, from_, flags)
             if err:

@@ -163,6 +163,10 @@ class MmStruct:
         self.locked_vm = 0
         self.def_flags = 0
         self.on_mmlist = False
+        # Model bookkeeping (not kernel state): RSS the kernel leaks when a
+        # migration entry is zapped; check() adds it to its recount.
+        self.rss_leaked = [0] * NR_MM_COUNTERS
+        self.migration_rss: dict[int, int] = {}  # vpn -> counter a migration entry holds
 
     def __repr__(self) -> str:
         return f"<mm {len(self.mmap)} vmas rss={self.rss}>"

@@ -370,10 +370,12 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object)
                 mm.ptes[vpn] = swp_entry_to_pte(entry)
             elif action == TTU_MIGRATION:
                 mm.ptes[vpn] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
+                mm.migration_rss[vpn] = MM_ANONPAGES
             else:
                 BUG_ON(True, "try_to_unmap of an anon page outside the swap cache")
         elif action == TTU_MIGRATION:
             mm.ptes[vpn] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
+            mm.migration_rss[vpn] = MM_FILEPAGES
         else:
             mm.rss[MM_FILEPAGES] -= 1
         page_remove_rmap(page)
