@@ -10,7 +10,8 @@ demo: $(STAMP)
 	$(BIN)/pagemig demo
 
 test: $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/coverage run -m pytest -m "not slow"
+	$(BIN)/coverage report --include='src/pagemig/mm/migrate.py' --fail-under=100 --show-missing
 
 test-all: $(STAMP)
 	$(BIN)/pytest

@@ -143,6 +143,8 @@ def test_munmap_racing_a_compaction_frees_the_anon_vma_at_the_end() -> None:
             return names["munmap"]
         if "munmap" in names and "go" not in state:
             return names["compact"] if "compact" in names else candidates[0]
+        if "munmap" in names:  # once it started, let it finish first
+            return names["munmap"]
         return last if last in candidates else candidates[0]
 
     sched = DeterministicScheduler(m, chooser)
@@ -155,10 +157,12 @@ def test_munmap_racing_a_compaction_frees_the_anon_vma_at_the_end() -> None:
     m.check()
 
 
-def test_fault_rechecks_the_pte_after_taking_the_lock() -> None:
+@pytest.mark.parametrize("swap_out", [False, True])
+def test_fault_rechecks_the_pte_after_taking_the_lock(swap_out: bool) -> None:
     """The faulting task is preempted at the pte lock inside
-    migration_entry_wait; meanwhile the migration completes and the new page
-    is even swapped out, so the retried fault swaps it back in."""
+    migration_entry_wait; meanwhile the migration completes (and the new page
+    may even be swapped out), so the re-read pte is no migration entry and
+    the retried fault finds the page (or swaps it back in)."""
     m = Machine(nodes=2, node_memory="64MiB", swap="4MiB")
     p = m.spawn()
     a = p.mmap(PAGE_SIZE)
@@ -167,8 +171,9 @@ def test_fault_rechecks_the_pte_after_taking_the_lock() -> None:
 
     def migrate_and_swap() -> None:
         seen["r"] = p.move_pages(0, [a], [1], 2)
-        m.deactivate_all(1)
-        m.reclaim(1, 10)
+        if swap_out:
+            m.deactivate_all(1)
+            m.reclaim(1, 10)
 
     def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
         names = {t.name: t for t in candidates}
@@ -189,4 +194,47 @@ def test_fault_rechecks_the_pte_after_taking_the_lock() -> None:
     sched.run()
     assert seen.get("switched") and seen.get("back")
     assert seen["data"] == b"moved then swapped"
+    m.check()
+
+
+def test_two_migrations_share_the_anon_vma_reference() -> None:
+    """Compaction holds an external reference on an anon_vma while a
+    move_pages of another page of the same VMA takes and drops its own: the
+    count does not reach zero there, and the anon_vma survives both."""
+    from pagemig.mm.rmap import page_anon_vma
+
+    m = Machine(nodes=2, node_memory="8MiB")
+    p = m.spawn()
+    n = 600  # spans two pageblocks: compaction isolates the last page later
+    a = p.mmap(n * PAGE_SIZE)
+    for i in range(n):
+        p.touch(a + i * PAGE_SIZE)
+    p.write(a, b"first")
+    last = a + (n - 1) * PAGE_SIZE
+    p.write(last, b"second")
+    anon_vma = page_anon_vma(m.pfn_to_page(pte_read(p.mm, a) >> 12))
+    assert anon_vma is not None
+    state: dict[str, object] = {"max": 0}
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        names = {t.name: t for t in candidates}
+        state["max"] = max(int(state["max"]), anon_vma.external_refcount)  # type: ignore[call-overload]
+        if ("move" in names and "go" not in state and anon_vma.external_refcount == 1
+                and not anon_vma.lock.locked):
+            state["go"] = True
+            return names["move"]
+        if "move" in names and "go" in state:
+            return names["move"]
+        if "move" in names:
+            return names["compact"] if "compact" in names else candidates[0]
+        return last if last in candidates else candidates[0]
+
+    sched = DeterministicScheduler(m, chooser)
+    sched.spawn("compact", lambda: m.compact(0))
+    sched.spawn("move", lambda: state.setdefault("r", p.move_pages(0, [last], [1], 2)), p.task)
+    sched.run()
+    assert state.get("go") and state["max"] == 2
+    assert not anon_vma.freed and anon_vma.external_refcount == 0
+    assert state["r"].status == [1]  # type: ignore[attr-defined]
+    assert p.read(a, 5) == b"first" and p.read(last, 6) == b"second"
     m.check()

@@ -327,7 +327,8 @@ def migrate_page_copy(newpage: Page, page: Page) -> None:
     set_page_private(page, 0)
     page.mapping = None
     # If any waiters have accumulated on the new page then wake them up.
-    if PageWriteback(newpage):
+    if PageWriteback(newpage):  # pragma: no cover
+        # A page fresh from the allocator is never under writeback.
         end_page_writeback(newpage)
 
 
@@ -398,15 +399,18 @@ def writeout(mapping: AddressSpace, page: Page) -> int:
     if mapping.a_ops.writepage is None:
         # No write method for the address space
         return -errno.EINVAL
-    if not clear_page_dirty_for_io(page):
-        # Someone else already triggered a write
+    if not clear_page_dirty_for_io(page):  # pragma: no cover
+        # Someone else already triggered a write. (Needs a filesystem that
+        # cleans pages without the page lock; the model has none.)
         return -errno.EAGAIN
     # A dirty page may imply that the filesystem has it on some queue, so it
     # must be clean for migration. Writeout may lose the lock and the page
     # state is no longer what we checked: put the old ptes back first.
     remove_migration_ptes(page, page)
     rc = mapping.a_ops.writepage(page, wbc)
-    if rc != AOP_WRITEPAGE_ACTIVATE:
+    # No model filesystem without a migratepage method returns
+    # AOP_WRITEPAGE_ACTIVATE from writepage (shmem does, but migrates directly).
+    if rc != AOP_WRITEPAGE_ACTIVATE:  # pragma: no branch
         # unlocked. Relock
         lock_page(page)
     return -errno.EIO if rc < 0 else -errno.EAGAIN
@@ -428,7 +432,7 @@ def move_to_new_page(newpage: Page, page: Page, remap_swapcache: int) -> int:
     page has replaced the old one in every mapping. L497."""
     # Block others from accessing the new page when we get around to
     # establishing additional references; only we hold a reference to it.
-    if not trylock_page(newpage):
+    if not trylock_page(newpage):  # pragma: no cover
         BUG_ON(True, "move_to_new_page: new page already locked")
     # Prepare mapping for the new page.
     newpage.index = page.index
@@ -549,7 +553,7 @@ def _rcu_unlock(page: Page, newpage: Page, charge: int, mem: MemCgroup | None, r
 
 def _uncharge(page: Page, newpage: Page, charge: int, mem: MemCgroup | None, rc: int) -> int:
     """Label uncharge. L694."""
-    if not charge:
+    if not charge:  # pragma: no branch (a non-zero charge was a BUG above)
         mem_cgroup_end_migration(mem, page, newpage)
     return _unlock(page, rc)
 
@@ -704,7 +708,7 @@ def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> 
     pm = private
     assert isinstance(pm, PageToNodeArray)
     pp = pm.first_match(p)
-    if pp is None:
+    if pp is None:  # pragma: no cover (every isolated page came from this chunk)
         return None
     result[0] = pp
     return alloc_pages_exact_node_for(p, pp.node)
