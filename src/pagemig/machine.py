@@ -44,6 +44,7 @@ from .mm.swapfile import SwapInfo
 from .mm.trace import TraceBuffer
 from .mm.vmstat import NR_VM_EVENT_ITEMS
 from .process import Process
+from .results import MovePagesResult
 from .units import format_size, parse_size
 
 # SPARSEMEM: struct pages live in per-section arrays created on first use.
@@ -419,6 +420,10 @@ class Machine:
         if inode is None:
             raise FileNotFoundError(2, f"No such file: {path}")
         return inode
+
+    def explain(self, result: MovePagesResult) -> str:
+        """The per-page account of a move_pages result, as text."""
+        return result.explain()
 
     # --- invariants ------------------------------------------------------------------------
 

@@ -334,6 +334,9 @@ class Process:
             raise ValueError(f"pages and nodes differ in length ({len(page_list)} != {len(node_list)})")
         n = len(page_list)
         nr = n if count is None else _check_int(count, "count")
+        target = self.machine.pid_table.find_task_by_vpid(pid) if pid else self.task
+        before = _pfns_of(target, page_list)
+        marks = (len(self.machine.account.entries), len(self.machine.account.attempts))
         arena = _arena(self)
         base = arena.ensure(16 * n + 16)
         pages_ptr, nodes_ptr, status_ptr = base, base + 8 * n, base + 12 * n
@@ -349,9 +352,10 @@ class Process:
         for k in range(n):
             value = int.from_bytes(raw[4 * k:4 * k + 4], "little", signed=True)
             status.append(None if value == INT_MIN else value)
+        reasons = _reasons(self.machine, page_list, before, status, marks)
         if rc < 0:
-            raise move_pages_error(rc, MovePagesResult(status, 0))
-        return MovePagesResult(status, rc)
+            raise move_pages_error(rc, MovePagesResult(status, 0, tuple(page_list), reasons))
+        return MovePagesResult(status, rc, tuple(page_list), reasons)
 
     def migrate_pages(self, pid: int, old_nodes: object, new_nodes: object,
                        maxnode: int | None = None) -> int:
@@ -463,3 +467,41 @@ def _node_words(nodes: object, name: str, maxnode: int) -> bytes:
                            32, False)
     nbits = max([maxnode - 1, 64] + [x + 1 for x in node_list])
     return _pack(nodes_to_longs(node_list, nbits), 8, False)
+
+
+def _pfns_of(task: TaskStruct | None, addrs: list[int]) -> list[int | None]:
+    """The pfn each address maps before the call (to find its migration attempts)."""
+    from .mm.pgtable import pte_present
+
+    mm = task.mm if task is not None else None
+    if mm is None:
+        return [None] * len(addrs)
+    out: list[int | None] = []
+    for addr in addrs:
+        pte = mm.ptes.get(addr >> 12, 0)
+        out.append(pte >> 12 if pte_present(pte) else None)
+    return out
+
+
+def _reasons(machine: Machine, addrs: list[int], pfns: list[int | None], status: list[int | None],
+             marks: tuple[int, int]) -> tuple[str, ...]:
+    """Why each entry ended as it did, from the migration account of this call."""
+    account = machine.account
+    entries = account.entries[marks[0]:]
+    attempts = account.attempts[marks[1]:]
+    out = []
+    for addr, pfn, code in zip(addrs, pfns, status, strict=True):
+        why = ""
+        tries = [a for a in attempts if a.pfn == pfn] if pfn is not None else []
+        if tries and code is not None and (code == tries[-1].rc or code >= 0):
+            last = tries[-1]
+            why = last.why if last.rc else f"migrated to node {last.target_node}"
+            if len(tries) > 1 and last.rc:
+                why = f"{last.outcome} after {len(tries)} passes: {last.why}"
+        else:
+            for a, reason in reversed(entries):
+                if a == addr:
+                    why = reason
+                    break
+        out.append(why)
+    return tuple(out)

@@ -73,6 +73,9 @@ class MovePagesResult:
 
     status: list[int | None]
     ret: int = 0
+    # The model fills these: the addresses asked for and why each ended as it did.
+    pages: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.ret, bool) or not isinstance(self.ret, int):
@@ -100,6 +103,15 @@ class MovePagesResult:
 
     def __str__(self) -> str:
         return self.format_table()
+
+    def explain(self) -> str:
+        """One line per page: address, status and the model's reason for it."""
+        lines = []
+        for i, code in enumerate(self.status):
+            addr = f"{self.pages[i]:#x}" if i < len(self.pages) else "?"
+            why = self.reasons[i] if i < len(self.reasons) and self.reasons[i] else decode_status(code)
+            lines.append(f"{i:>4}  {addr:>14}  {'-' if code is None else code:>6}  {why}")
+        return "\n".join(lines + [f"ret {self.ret}"])
 
     def to_json(self) -> dict[str, Any]:
         return {"status": list(self.status), "ret": self.ret}
