@@ -111,7 +111,7 @@ class MovePagesResult:
             addr = f"{self.pages[i]:#x}" if i < len(self.pages) else "?"
             why = self.reasons[i] if i < len(self.reasons) and self.reasons[i] else decode_status(code)
             lines.append(f"{i:>4}  {addr:>14}  {'-' if code is None else code:>6}  {why}")
-        return "\n".join(lines + [f"ret {self.ret}"])
+        return "\n".join([*lines, f"ret {self.ret}"])
 
     def to_json(self) -> dict[str, Any]:
         return {"status": list(self.status), "ret": self.ret}
