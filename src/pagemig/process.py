@@ -81,7 +81,8 @@ class Process:
 
     @property
     def alive(self) -> bool:
-        return self.task.pid in self.machine.pid_table.tasks
+        """This very task still exists (its pid may since name another task)."""
+        return self.machine.pid_table.tasks.get(self.task.pid) is self.task
 
     @contextmanager
     def running(self) -> Iterator[TaskStruct]:
@@ -105,8 +106,8 @@ class Process:
         ``shared=True`` a MAP_SHARED mapping (anonymous shared = shmem)."""
         length = _check_int(length, "length")
         offset = _check_int(offset, "offset")
-        if offset % PAGE_SIZE:
-            raise ValueError(f"offset must be a multiple of the page size, got {offset}")
+        if offset % PAGE_SIZE:  # sys_mmap: the offset must be page aligned
+            raise kernel_error(-errno.EINVAL, "mmap")
         flags = (MAP_SHARED if shared else MAP_PRIVATE) | (MAP_ANONYMOUS if file is None else 0)
         flags |= (MAP_FIXED if fixed else 0) | (MAP_POPULATE if populate else 0)
         flags |= MAP_LOCKED if locked else 0
@@ -254,22 +255,25 @@ class Process:
     def setuid(self, uid: int) -> None:
         from .mm.cred import sys_setuid
 
-        rc = sys_setuid(self.task, _check_int(uid, "uid"))
+        with self.running() as task:
+            rc = sys_setuid(task, _check_int(uid, "uid"))
         if rc:
             raise kernel_error(rc, "setuid")
 
     def seteuid(self, euid: int) -> None:
         from .mm.cred import sys_seteuid
 
-        rc = sys_seteuid(self.task, _check_int(euid, "euid"))
+        with self.running() as task:
+            rc = sys_seteuid(task, _check_int(euid, "euid"))
         if rc:
             raise kernel_error(rc, "seteuid")
 
     def setresuid(self, ruid: int, euid: int, suid: int) -> None:
         from .mm.cred import sys_setresuid
 
-        rc = sys_setresuid(self.task, _check_int(ruid, "ruid", -1), _check_int(euid, "euid", -1),
-                           _check_int(suid, "suid", -1))
+        with self.running() as task:
+            rc = sys_setresuid(task, _check_int(ruid, "ruid", -1), _check_int(euid, "euid", -1),
+                               _check_int(suid, "suid", -1))
         if rc:
             raise kernel_error(rc, "setresuid")
 

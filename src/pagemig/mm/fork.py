@@ -3,6 +3,7 @@ copies the address space copy-on-write; exit releases it."""
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
 from .cpuset import cpuset_mems_allowed
@@ -55,7 +56,13 @@ def do_fork(machine: Machine, parent: TaskStruct) -> TaskStruct | int:
         if rc:
             mmput(mm)
             return rc
-    child = machine._new_task(parent.comm, parent.cred, mm, parent.cpu, parent)
+    try:
+        child = machine._new_task(parent.comm, parent.cred, mm, parent.cpu, parent)
+    except OSError:
+        # alloc_pid failed: bad_fork_cleanup_mm frees the copied address space.
+        if mm is not None:
+            mmput(mm)
+        return -errno.ENOMEM
     child.mempolicy = mpol_dup(parent.mempolicy)
     child.il_next = parent.il_next
     child.mems_allowed = cpuset_mems_allowed(child)

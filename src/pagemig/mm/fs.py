@@ -291,6 +291,10 @@ def filemap_fault(vma: VmAreaStruct, pgoff: int, flags: int) -> tuple[int, Page 
         page = find_or_create_page(mapping, pgoff, inode.machine, inode.kind.swap_backed)
         if page is None:
             return VM_FAULT_OOM, None
+        # No page in the page cache at all.
+        from .vmstat import PGMAJFAULT
+
+        inode.machine.vm_events[PGMAJFAULT] += 1
         ret = VM_FAULT_MAJOR
     else:
         lock_page(page)
@@ -446,15 +450,29 @@ def evict_inode(inode: Inode) -> None:
     """truncate_inode_pages + shmem's swap release: every cached page and swap
     slot of the file goes."""
 
-    for index in sorted(inode.mapping.page_tree):
-        page = inode.mapping.page_tree[index]
-        lock_page(page)
-        truncate_inode_page(inode, page)
-        unlock_page(page)
+    _truncate_pages(inode, sorted(inode.mapping.page_tree))
     for entry in list(inode.swapped.values()):
         free_swap_and_cache(inode.machine, entry)
     inode.swapped.clear()
     del inode.machine.inodes[inode.ino]
+
+
+def _truncate_pages(inode: Inode, indexes: list[int]) -> None:
+    """truncate_inode_pages_range: each page is held by the lookup's reference
+    (pagevec_lookup) across its lock, so freeing happens after unlock_page."""
+    from .page import get_page
+    from .swap import put_page
+
+    for index in indexes:
+        page = inode.mapping.page_tree.get(index)
+        if page is None:
+            continue
+        get_page(page)
+        lock_page(page)
+        if page.mapping is inode.mapping:
+            truncate_inode_page(inode, page)
+        unlock_page(page)
+        put_page(page)
 
 
 def truncate_inode(inode: Inode, size: int) -> None:
@@ -470,13 +488,7 @@ def truncate_inode(inode: Inode, size: int) -> None:
         start = vma.vm_start + ((first - vma.vm_pgoff) << PAGE_SHIFT)
         if start < vma.vm_end:
             zap_pte_range(vma.vm_mm, vma, start, vma.vm_end)
-    for index in doomed:
-        page = inode.mapping.page_tree.get(index)
-        if page is None:
-            continue
-        lock_page(page)
-        truncate_inode_page(inode, page)
-        unlock_page(page)
+    _truncate_pages(inode, doomed)
     for index in [i for i in inode.swapped if i >= new_pages]:
         from .swapfile import free_swap_and_cache
 

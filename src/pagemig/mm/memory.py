@@ -18,6 +18,7 @@ from .mmap import (
     MM_ANONPAGES,
     MM_FILEPAGES,
     MM_SWAPENTS,
+    VM_LOCKED,
     VM_MAYWRITE,
     VM_MIXEDMAP,
     VM_PFNMAP,
@@ -352,11 +353,13 @@ def do_wp_page(mm: MmStruct, vma: VmAreaStruct, address: int, orig_pte: int) -> 
     if mem_cgroup_newpage_charge(new_page, mm):
         put_page(new_page)
         return _wp_oom(old_page)
+    ret = 0
     spin_lock(mm.page_table_lock)
     try:
         if pte_read(mm, address) != orig_pte:
             put_page(new_page)  # someone else fixed the fault
         else:
+            ret = VM_FAULT_WRITE
             if old_page is not None and not PageAnon(old_page):
                 mm.rss[MM_FILEPAGES] -= 1
                 mm.rss[MM_ANONPAGES] += 1
@@ -372,8 +375,15 @@ def do_wp_page(mm: MmStruct, vma: VmAreaStruct, address: int, orig_pte: int) -> 
     finally:
         spin_unlock(mm.page_table_lock)
     if old_page is not None:
+        # Don't let another task, with possibly unlocked vma, keep the mlocked page.
+        if ret & VM_FAULT_WRITE and vma.vm_flags & VM_LOCKED:
+            from .mlock import munlock_vma_page
+
+            lock_page(old_page)  # LRU manipulation
+            munlock_vma_page(old_page)
+            unlock_page(old_page)
         put_page(old_page)
-    return VM_FAULT_WRITE
+    return ret
 
 
 def _wp_oom(old_page: Page | None) -> int:
@@ -598,6 +608,13 @@ def get_user_pages(mm: MmStruct, vma: VmAreaStruct, addr: int, foll_flags: int) 
     Return: the page (a reference with FOLL_GET), or a negative errno."""
     import errno
 
+    from .mmap import VM_IO, VM_READ
+
+    # __get_user_pages without FOLL_FORCE: the VMA must allow the access,
+    # and VM_IO/VM_PFNMAP memory has no pages to hand out.
+    if vma.vm_flags & (VM_IO | VM_PFNMAP) or not vma.vm_flags & (
+            VM_WRITE if foll_flags & FOLL_WRITE else VM_READ):
+        return -errno.EFAULT
     for _ in range(16):
         page = follow_page(vma, addr, foll_flags)
         if isinstance(page, FollowPageError):
@@ -630,9 +647,12 @@ def init_zero_page(machine: Machine) -> Page:
     return page
 
 
-def change_protection(vma: VmAreaStruct, start: int, end: int) -> None:
-    """Apply vm_page_prot to the present ptes of [start, end); private
-    mappings stay write-protected (COW faults make them writable)."""
+def change_protection(vma: VmAreaStruct, start: int, end: int,
+                      dirty_accountable: bool = False) -> None:
+    """Apply vm_page_prot to the present ptes of [start, end). Private
+    writable mappings become write-protected (the next write faults and
+    reuses the page); with dirty accounting, an already dirty pte may stay
+    writable."""
     from .pgtable import pte_modify
 
     mm = vma.vm_mm
@@ -641,8 +661,8 @@ def change_protection(vma: VmAreaStruct, start: int, end: int) -> None:
         if not pte_present(pte):
             continue
         new = pte_modify(pte, vma.vm_page_prot)
-        if pte_write(pte) and vma.vm_flags & VM_WRITE and not vma.vm_flags & VM_SHARED:
-            new = pte_mkwrite(new)  # keep an already-private page writable
+        if dirty_accountable and pte_dirty(new):
+            new = pte_mkwrite(new)
         mm.ptes[vpn] = new
 
 

@@ -13,7 +13,6 @@ from .bug import BUG_ON
 from .mmap import (
     PAGE_ALIGN,
     VM_LOCKED,
-    VM_SHARED,
     VM_SPECIAL,
     VM_WRITE,
     MmStruct,
@@ -95,8 +94,9 @@ def _mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
     from .memory import FOLL_GET, FOLL_MLOCK, FOLL_TOUCH, FOLL_WRITE, get_user_pages
 
     gup_flags = FOLL_TOUCH | FOLL_GET | FOLL_MLOCK
-    # Touch writable private mappings with a write fault to break COW now.
-    if vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE:
+    # We want to touch writable mappings with a write fault in order to break
+    # COW (2.6.35 does this for shared writable mappings too; 2.6.38 narrowed it).
+    if vma.vm_flags & VM_WRITE:
         gup_flags |= FOLL_WRITE
     for addr in range(start, end, PAGE_SIZE):
         page = get_user_pages(vma.vm_mm, vma, addr, gup_flags)
@@ -105,6 +105,16 @@ def _mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
         if page is not None:
             put_page(page)
     return 0
+
+
+def _mlock_posix_error_return(retval: int) -> int:
+    """POSIX says mlock of unmapped or unreadable memory is ENOMEM, and a
+    lack of memory is EAGAIN."""
+    if retval == -errno.EFAULT:
+        return -errno.ENOMEM
+    if retval == -errno.ENOMEM:
+        return -errno.EAGAIN
+    return retval
 
 
 def munlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> None:
@@ -144,7 +154,7 @@ def mlock_fixup(vma: VmAreaStruct, start: int, end: int, newflags: int) -> int:
     if lock:
         vma.vm_flags = newflags
         ret = _mlock_vma_pages_range(vma, start, end)
-        return ret if ret < 0 else 0
+        return _mlock_posix_error_return(ret) if ret < 0 else 0
     munlock_vma_pages_range(vma, start, end)
     vma.vm_flags = newflags
     return 0

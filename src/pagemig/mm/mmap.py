@@ -296,6 +296,10 @@ def exit_mmap(mm: MmStruct) -> None:
     for vma in list(mm.mmap):
         remove_vma(mm, vma)
     free_pgtables(mm, 0, TASK_SIZE)
+    # tlb_finish_mmu -> free_pages_and_swap_cache drains this CPU's pagevec.
+    from .swap import lru_add_drain
+
+    lru_add_drain(mm.machine)
 
 
 def remove_vma(mm: MmStruct, vma: VmAreaStruct) -> None:
@@ -381,6 +385,8 @@ def mmap_region(mm: MmStruct, file: object, addr: int, length: int, flags: int, 
         assert isinstance(file, Inode)
         ops = vm_ops_for(file)
     vma = VmAreaStruct(mm, addr, addr + length, vm_flags, pgoff, file, ops)
+    if vma_wants_writenotify(vma):
+        vma.vm_page_prot = vm_get_page_prot(vm_flags & ~VM_SHARED)
     vma_link(mm, vma)
     mm.total_vm += length >> PAGE_SHIFT
     if vm_flags & VM_LOCKED:
@@ -391,6 +397,23 @@ def mmap_region(mm: MmStruct, file: object, addr: int, length: int, flags: int, 
     elif flags & MAP_POPULATE:
         make_pages_present(mm, addr, addr + length)
     return addr
+
+
+def vma_wants_writenotify(vma: VmAreaStruct) -> bool:
+    """Shared writable mappings of files that account dirty pages start
+    write-protected, so the first write to each page is seen (set_page_dirty)."""
+    vm_flags = vma.vm_flags
+    # If it was private or non-writable, the write bit is already clear.
+    if vm_flags & (VM_WRITE | VM_SHARED) != VM_WRITE | VM_SHARED:
+        return False
+    if vma.vm_ops is not None and vma.vm_ops.page_mkwrite is not None:
+        return True
+    if vma.vm_page_prot != vm_get_page_prot(vm_flags):
+        return False
+    if vm_flags & VM_PFNMAP:
+        return False
+    mapping = getattr(vma.vm_file, "f_mapping", None)
+    return mapping is not None and bool(mapping.cap_account_dirty)
 
 
 def make_pages_present(mm: MmStruct, start: int, end: int) -> None:
@@ -478,7 +501,10 @@ def sys_mprotect(mm: MmStruct, start: int, length: int, prot: int) -> int:
                 return rc
         vma.vm_flags = newflags
         vma.vm_page_prot = vm_get_page_prot(newflags)
-        change_protection(vma, nstart, tmp)
+        dirty_accountable = vma_wants_writenotify(vma)
+        if dirty_accountable:
+            vma.vm_page_prot = vm_get_page_prot(newflags & ~VM_SHARED)
+        change_protection(vma, nstart, tmp, dirty_accountable)
         nstart = tmp
         if nstart >= end:
             return 0
@@ -520,11 +546,20 @@ def do_mremap(mm: MmStruct, addr: int, old_len: int, new_len: int, flags: int,
     vma = find_vma(mm, addr)
     if vma is None or vma.vm_start > addr or old_len > vma.vm_end - addr:
         return -errno.EFAULT
+    # vma_to_resize: special mappings cannot grow.
+    if vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP) and new_len > old_len:
+        return -errno.EFAULT
     if not flags & MREMAP_FIXED and old_len == vma.vm_end - addr:
         nxt = find_vma(mm, vma.vm_end)
         if (nxt is None or nxt.vm_start >= addr + new_len) and addr + new_len <= mm.task_size:
             _vma_adjust_end(mm, vma, addr + new_len)
-            mm.total_vm += (new_len - old_len) >> PAGE_SHIFT
+            pages = (new_len - old_len) >> PAGE_SHIFT
+            mm.total_vm += pages
+            if vma.vm_flags & VM_LOCKED:
+                from .mlock import _mlock_vma_pages_range
+
+                mm.locked_vm += pages
+                _mlock_vma_pages_range(vma, addr + old_len, addr + new_len)
             return addr
     if not flags & MREMAP_MAYMOVE:
         return -errno.ENOMEM
@@ -556,4 +591,8 @@ def move_vma(mm: MmStruct, vma: VmAreaStruct, old_addr: int, old_len: int, new_l
     rc = do_munmap(mm, old_addr, old_len)
     if locked:
         mm.locked_vm += new_len >> PAGE_SHIFT
+        if new_len > old_len:
+            from .mlock import _mlock_vma_pages_range
+
+            _mlock_vma_pages_range(new, new_addr + old_len, new_addr + new_len)
     return rc if rc else new_addr

@@ -100,7 +100,7 @@ class PidTable:
             if pid not in self.tasks:
                 self.last_pid = pid
                 return pid
-        raise OSError(errno.EAGAIN, "no free pid")
+        raise OSError(errno.ENOMEM, "no free pid (alloc_pid failed: fork returns -ENOMEM)")
 
     def attach(self, task: TaskStruct) -> None:
         self.tasks[task.pid] = task

@@ -35,8 +35,11 @@ def page_evictable(page: Page, vma: object = None) -> bool:
 
 
 def _is_mlocked_vma(vma: object, page: Page) -> bool:
-    # VMAs arrive with the virtual-memory model; until then no caller passes one.
-    return False
+    from .mlock import is_mlocked_vma
+    from .mmap import VmAreaStruct
+
+    assert isinstance(vma, VmAreaStruct)
+    return is_mlocked_vma(vma, page)
 
 
 def isolate_lru_page(page: Page) -> int:
