@@ -71,7 +71,11 @@ class Migrations(RuleBasedStateMachine):
         region = data.draw(st.sampled_from(sorted(regions.values(), key=lambda r: r.addr)))
         i = data.draw(st.integers(0, PAGES - 1))
         payload = data.draw(st.binary(min_size=8, max_size=8))
-        p.write(region.addr + i * PAGE_SIZE, payload)
+        try:
+            p.write(region.addr + i * PAGE_SIZE, payload)
+        except OSError as err:  # a memory cgroup at its limit: the fault fails
+            assert err.errno == errno.ENOMEM and self.m.memcg.enabled
+            return
         region.data[i] = payload
 
     @precondition(lambda self: len(self.procs) < 4)
@@ -123,7 +127,10 @@ class Migrations(RuleBasedStateMachine):
         n = self.m.nr_nodes
         old = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
         new = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
-        assert self.root.migrate_pages(p.pid, old, new) >= 0
+        try:
+            assert self.root.migrate_pages(p.pid, old, new) >= 0
+        except OSError as err:  # a charge or an allocation failed: the call aborts
+            assert err.errno == errno.ENOMEM
 
     @rule(node=st.integers(0, 3))
     def reclaim(self, node: int) -> None:
@@ -139,6 +146,16 @@ class Migrations(RuleBasedStateMachine):
     @rule()
     def complete_io(self) -> None:
         self.m.complete_writeback()
+
+    @rule(data=st.data(), room=st.integers(0, 6))
+    def memcg_limit(self, data: st.DataObject, room: int) -> None:
+        """Put a process in a new memory cgroup that has ``room`` pages left."""
+        from pagemig.mm.memcontrol import mem_cgroup_attach, mem_cgroup_create
+
+        p, _ = self.pick(data)
+        self.counter += 1
+        group = mem_cgroup_create(self.m, f"/g{self.counter}", limit=room)
+        mem_cgroup_attach(self.m, p.pid, group)
 
     @rule(data=st.data())
     def ksm(self, data: st.DataObject) -> None:
@@ -156,11 +173,17 @@ class Migrations(RuleBasedStateMachine):
         for p, regions in self.procs:
             for region in regions.values():
                 for i in range(PAGES):
-                    got = p.read(region.addr + i * PAGE_SIZE, 8)
+                    try:
+                        got = p.read(region.addr + i * PAGE_SIZE, 8)
+                    except OSError as err:
+                        # Faulting the page in needs a charge its memcg cannot give.
+                        assert err.errno == errno.ENOMEM and self.m.memcg.enabled
+                        continue
                     assert got == region.data[i], (region.kind, i, got, region.data[i])
         self.m.check()
 
 
 TestMigrations = Migrations.TestCase
 TestMigrations.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
+                                   report_multiple_bugs=False,
                                    suppress_health_check=[HealthCheck.too_slow])

@@ -7,6 +7,7 @@ A page in the page cache holds one reference for the cache.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -264,6 +265,8 @@ def find_or_create_page(mapping: AddressSpace, index: int, machine: SchedulerHos
         if err == 0:
             return page  # locked, with the allocation's reference for the caller
         put_page(page)
+        if err != -errno.EEXIST:  # a memcg charge failed: no page
+            return None
 
 
 def read_cache_page_locked(mapping: AddressSpace, index: int, machine: SchedulerHost) -> Page | None:

@@ -59,6 +59,7 @@ from .page import (
     Page,
     PageSwapCache,
     PageUptodate,
+    PageWriteback,
     SetPageDirty,
     SetPageError,
     SetPageSwapBacked,
@@ -354,14 +355,26 @@ def shmem_getpage(inode: Inode, index: int, vma: VmAreaStruct | None, pgoff: int
                 unlock_page(page)
                 put_page(page)
                 continue
-            delete_from_swap_cache(page)  # drops the swap cache's reference
-            if add_to_page_cache_locked(page, mapping, index) != 0:
+            if PageWriteback(page):
+                # Wait for the swap write to finish, then look again.
+                from .page_writeback import wait_on_page_writeback
+
+                wait_on_page_writeback(page)
                 unlock_page(page)
                 put_page(page)
+                continue
+            err = add_to_page_cache_locked(page, mapping, index)
+            if err:
+                # The memcg charge failed (no reclaim to fall back on here).
+                unlock_page(page)
+                put_page(page)
+                if err == -errno.EEXIST:
+                    continue
                 return None
             del inode.swapped[index]
-            swap_free(machine, swap)
+            delete_from_swap_cache(page)  # drops the swap cache's reference
             SetPageDirty(page)
+            swap_free(machine, swap)
             return page
         if vma is not None:
             page = alloc_page_vma(machine, GFP_HIGHUSER_MOVABLE | _GFP_ZERO, vma,
@@ -373,10 +386,13 @@ def shmem_getpage(inode: Inode, index: int, vma: VmAreaStruct | None, pgoff: int
         SetPageSwapBacked(page)
 
         _SetPageLocked(page)
-        if add_to_page_cache_locked(page, mapping, index) != 0:
+        err = add_to_page_cache_locked(page, mapping, index)
+        if err:
             _ClearPageLocked(page)
             put_page(page)
-            continue
+            if err == -errno.EEXIST:
+                continue  # raced with another fault: look again
+            return None
         lru_cache_add_anon(page)  # the allocation's reference is the caller's
         SetPageUptodate(page)
         return page
