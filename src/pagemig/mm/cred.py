@@ -136,3 +136,12 @@ def sys_seteuid(task: TaskStruct, euid: int) -> int:
     if euid < 0:
         return -errno.EINVAL
     return sys_setresuid(task, -1, euid, -1)
+
+
+def may_move_memory_of(current: TaskStruct, task: TaskStruct) -> bool:
+    """move_pages(2)/migrate_pages(2)'s permission test: the caller's real or
+    effective uid matches the target's real or saved uid, or CAP_SYS_NICE.
+    (The target's euid is not considered.)"""
+    cred, tcred = current.cred, task.cred
+    return (cred.euid in (tcred.suid, tcred.uid) or cred.uid in (tcred.suid, tcred.uid)
+            or capable(current, CAP_SYS_NICE))

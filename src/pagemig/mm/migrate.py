@@ -31,7 +31,7 @@ from .buffer import (
 )
 from .bug import BUG_ON, VM_BUG_ON, KernelBug
 from .cpuset import cpuset_mems_allowed
-from .cred import CAP_SYS_NICE, capable
+from .cred import CAP_SYS_NICE, capable, may_move_memory_of
 from .filemap import AOP_WRITEPAGE_ACTIVATE, AddressSpace, page_mapping
 from .gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_THISNODE
 from .highmem import copy_highpage
@@ -916,9 +916,7 @@ def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, user: UserArray
     try:
         # The right exists with administrative capabilities, superuser
         # privileges or the same userid as the target process.
-        cred, tcred = current.cred, task.cred
-        if (cred.euid != tcred.suid and cred.euid != tcred.uid and cred.uid != tcred.suid
-                and cred.uid != tcred.uid and not capable(current, CAP_SYS_NICE)):
+        if not may_move_memory_of(current, task):
             return -errno.EPERM
         err = security_task_movememory(machine, task)
         if err:

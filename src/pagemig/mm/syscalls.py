@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 
 from .cpuset import cpuset_mems_allowed
-from .cred import CAP_SYS_NICE, capable
+from .cred import CAP_SYS_NICE, capable, may_move_memory_of
 from .mempolicy import (
     MPOL_F_RELATIVE_NODES,
     MPOL_F_STATIC_NODES,
@@ -98,9 +98,7 @@ def sys_migrate_pages(current: TaskStruct, pid: int, maxnode: int, old_nodes: in
     if mm is None:
         return -errno.EINVAL
     try:
-        cred, tcred = current.cred, task.cred
-        if (cred.euid != tcred.suid and cred.euid != tcred.uid and cred.uid != tcred.suid
-                and cred.uid != tcred.uid and not capable(current, CAP_SYS_NICE)):
+        if not may_move_memory_of(current, task):
             return -errno.EPERM
         task_nodes = cpuset_mems_allowed(task)
         # Is the user allowed to access the target nodes?
