@@ -237,8 +237,6 @@ def metadata_bytes_per_frame(pages: int) -> float:
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    data = sum(node.arena.resident_bytes for node in m.nodes)
-    del data
     chunk_bytes = _arena_growth(m)
     return (after - before - chunk_bytes) / (pages - 1)
 

@@ -282,12 +282,6 @@ def read_cache_page_locked(mapping: AddressSpace, index: int, machine: Scheduler
     return page
 
 
-def wait_on_page_writeback(page: Page) -> None:
-    from .page_writeback import wait_on_page_writeback as wait
-
-    wait(page)
-
-
 def filemap_fdatawrite(mapping: AddressSpace) -> int:
     """Start writeback of every dirty page of the mapping (WB_SYNC_NONE); the
     I/O completes later. Returns the first writepage error, or 0."""

@@ -76,15 +76,14 @@ def check_free_pages(ctx: CheckContext) -> None:
     """NR_FREE_PAGES = free list + never-used tail; free + allocated = present."""
     allocated: Counter[Zone] = Counter()
     offline: Counter[Zone] = Counter()
-    materialised_free: Counter[Zone] = Counter()
+    free_sets = {zone: set(zone.free_list) for zone in ctx.machine.zones()}
     for page in ctx.pages:
         if page.flags & (1 << PG_buddy):
-            materialised_free[page.zone] += 1
             if page._count != 0 or page._mapcount != -1 or page.mapping is not None:
                 ctx.fail(f"free page {_describe(page)} has references, mappings or a mapping")
             if page.lru_next is not None:
                 ctx.fail(f"free page {_describe(page)} is linked on a list")
-            if page.pfn < page.zone.next_fresh_pfn and page not in _free_set(page.zone):
+            if page.pfn < page.zone.next_fresh_pfn and page not in free_sets[page.zone]:
                 ctx.fail(f"free page {_describe(page)} is on no free list")
         elif page.flags == 1 << PG_reserved and page._count == 0:
             offline[page.zone] += 1
@@ -93,8 +92,7 @@ def check_free_pages(ctx: CheckContext) -> None:
     for zone in ctx.machine.zones():
         if offline[zone] != zone.offline_pages:
             ctx.fail(f"{zone!r}: {zone.offline_pages} frames offline but {offline[zone]} found")
-        seen = _free_set(zone)
-        if len(seen) != len(zone.free_list):
+        if len(free_sets[zone]) != len(zone.free_list):
             ctx.fail(f"{zone!r}: a page is twice on the free list")
         for page in zone.free_list:
             if page.zone is not zone or not page.flags & (1 << PG_buddy):
@@ -107,10 +105,6 @@ def check_free_pages(ctx: CheckContext) -> None:
         if free + allocated[zone] != zone.present_pages:
             ctx.fail(f"{zone!r}: {free} free + {allocated[zone]} allocated != "
                      f"{zone.present_pages} present")
-
-
-def _free_set(zone: Zone) -> set[Page]:
-    return set(zone.free_list)
 
 
 # --- LRU lists, pagevecs, isolation ------------------------------------------------------
