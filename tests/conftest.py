@@ -3,13 +3,19 @@ Machine.check() can account for every reference."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from pagemig import Machine
 from pagemig.mm.gfp import GFP_HIGHUSER_MOVABLE, GFP_THISNODE
+from pagemig.mm.list import ListHead, list_add_tail
+from pagemig.mm.mm_inline import page_is_file_cache
+from pagemig.mm.mmzone import ZoneStatItem
 from pagemig.mm.page import Page
 from pagemig.mm.page_alloc import alloc_pages_exact_node
-from pagemig.mm.swap import put_page
+from pagemig.mm.swap import lru_add_drain_all, put_page
+from pagemig.mm.vmscan import isolate_lru_page
 
 
 def alloc(machine: Machine, nid: int, gfp: int = GFP_HIGHUSER_MOVABLE | GFP_THISNODE) -> Page:
@@ -22,6 +28,21 @@ def alloc(machine: Machine, nid: int, gfp: int = GFP_HIGHUSER_MOVABLE | GFP_THIS
 def release(machine: Machine, page: Page) -> None:
     machine.unpin(page)
     put_page(page)
+
+
+def isolate_onto(m: Machine, page: Page, head: ListHead) -> None:
+    """What a migration caller does: drain, isolate, queue, count NR_ISOLATED_*."""
+    lru_add_drain_all(m)
+    assert isolate_lru_page(page) == 0
+    list_add_tail(page, head)
+    page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
+
+
+def new_on(node: int) -> Callable[[Page, object, object], Page | None]:
+    """A new_page_t allocating on ``node`` with GFP_THISNODE."""
+    from pagemig.mm.migrate import alloc_pages_exact_node_for
+
+    return lambda page, private, result: alloc_pages_exact_node_for(page, node)
 
 
 @pytest.fixture

@@ -8,17 +8,16 @@ from pagemig import PAGE_SIZE, Machine
 from pagemig.mm import page as pg
 from pagemig.mm.buffer import buffers_of, get_bh, page_has_buffers, put_bh
 from pagemig.mm.filemap import filemap_fdatawrite
-from pagemig.mm.list import ListHead, list_add_tail
+from pagemig.mm.list import ListHead
 from pagemig.mm.migrate import PageToNode, migrate_pages, remove_migration_ptes
-from pagemig.mm.mm_inline import page_is_file_cache
-from pagemig.mm.mmzone import ZoneStatItem
 from pagemig.mm.page import Page
 from pagemig.mm.pagemap import trylock_page, unlock_page
 from pagemig.mm.pgtable import is_swap_pte, pte_to_swp_entry
 from pagemig.mm.swap import lru_add_drain_all
 from pagemig.mm.swapops import is_migration_entry
-from pagemig.mm.vmscan import isolate_lru_page
 from pagemig.process import Process
+
+from .conftest import isolate_onto, new_on
 
 MOVE = 2
 
@@ -30,19 +29,6 @@ def setup() -> tuple[Machine, Process]:
 
 def page_at(p: Process, addr: int) -> Page:
     return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
-
-
-def isolate(m: Machine, page: Page, head: ListHead) -> None:
-    lru_add_drain_all(m)
-    assert isolate_lru_page(page) == 0
-    list_add_tail(page, head)
-    page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
-
-
-def to_node(node: int):  # type: ignore[no-untyped-def]
-    from pagemig.mm.migrate import alloc_pages_exact_node_for
-
-    return lambda page, private, result: alloc_pages_exact_node_for(page, node)
 
 
 def test_traced_migration_emits_kernel_style_events() -> None:
@@ -110,14 +96,14 @@ def test_orphaned_page_with_busy_buffers_is_freed_and_dropped() -> None:
     m.complete_writeback()
     page = page_at(p, a)
     head = ListHead(m)
-    isolate(m, page, head)
+    isolate_onto(m, page, head)
     bh = buffers_of(page)[0]
     get_bh(bh)  # someone still uses a buffer: truncation cannot drop them
     m.truncate("/e/orphan", 0)
     assert page.mapping is None and page_has_buffers(page) and not pg.PageAnon(page)
     put_bh(bh)
     with p.running():
-        assert migrate_pages(head, to_node(1), None, 0) == 0
+        assert migrate_pages(head, new_on(1), None, 0) == 0
     attempts = [a for a in m.account.attempts if a.pfn == page.pfn]
     assert "orphaned page, buffers freed" in attempts[0].why
     assert "freed under us" in attempts[1].why
@@ -131,9 +117,9 @@ def test_list_without_owner_and_chunk_entry_repr() -> None:
     a = p.mmap(PAGE_SIZE)
     p.write(a, b"x")
     head = ListHead()  # the machine is found through the first page
-    isolate(m, page_at(p, a), head)
+    isolate_onto(m, page_at(p, a), head)
     with p.running():
-        assert migrate_pages(head, to_node(1), None, 0) == 0
+        assert migrate_pages(head, new_on(1), None, 0) == 0
     assert p.node_of(a) == 1
     entry = PageToNode()
     entry.addr, entry.node, entry.status = 0x1000, 1, -2

@@ -11,14 +11,14 @@ from pagemig import PAGE_SIZE, KernelBug, Machine
 from pagemig.mm import page as pg
 from pagemig.mm.buffer import buffers_of, get_bh, page_has_buffers, put_bh
 from pagemig.mm.filemap import filemap_fdatawrite
-from pagemig.mm.list import ListHead, list_add_tail
-from pagemig.mm.mm_inline import page_is_file_cache
+from pagemig.mm.list import ListHead
 from pagemig.mm.mmzone import LRU_UNEVICTABLE, NR_LRU_BASE, ZoneStatItem
 from pagemig.mm.page import Page
 from pagemig.mm.sched import PF_SWAPWRITE
-from pagemig.mm.vmscan import isolate_lru_page
 from pagemig.mm.vmstat import PGMIGRATE_FAIL, PGMIGRATE_SUCCESS
 from pagemig.process import Process
+
+from .conftest import isolate_onto, new_on
 
 MOVE, MOVE_ALL = 2, 4
 
@@ -241,22 +241,6 @@ def test_mapped_swapcache_page_is_left_as_swap_ptes() -> None:
     assert p.read(a, 7) == b"swapped"
     assert page_at(p, a).zone.node_id == 1 and p.mm.rss == rss
     m.check()
-
-
-def isolate_onto(m: Machine, page: Page, head: ListHead) -> None:
-    """What a migration caller does: drain, isolate, queue, count."""
-    from pagemig.mm.swap import lru_add_drain_all
-
-    lru_add_drain_all(m)
-    assert isolate_lru_page(page) == 0
-    list_add_tail(page, head)
-    page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
-
-
-def new_on(node: int):  # type: ignore[no-untyped-def]
-    from pagemig.mm.migrate import alloc_pages_exact_node_for
-
-    return lambda page, private, result: alloc_pages_exact_node_for(page, node)
 
 
 def test_page_freed_under_us_counts_as_success() -> None:
