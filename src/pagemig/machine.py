@@ -338,7 +338,7 @@ class Machine:
         return compact_node(self, node)
 
     def ksm_merge(self, only_mergeable: bool = True) -> int:
-        """One full KSM scan; returns how many ptes now share a KSM page."""
+        """One full KSM scan; returns how many pages were merged into KSM pages."""
         from .mm.ksm import ksm_merge
 
         return ksm_merge(self, only_mergeable)

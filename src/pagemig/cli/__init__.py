@@ -20,8 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=args, prog_name="pagemig", standalone_mode=True)
     except CliError as err:
+        if debug:
+            traceback.print_exc()
         print(f"pagemig: error: {err}", file=sys.stderr)
-        return 1
+        return err.status
     except (ValueError, TypeError, OSError) as err:
         if debug:
             traceback.print_exc()

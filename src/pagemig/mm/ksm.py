@@ -179,7 +179,8 @@ def _replace_page(vma: VmAreaStruct, page: Page, kpage: Page, address: int) -> N
 
 def ksm_merge(machine: Machine, only_mergeable: bool = True) -> int:
     """One full ksmd pass: merge anonymous pages with identical contents.
-    Returns the number of ptes now pointing at a shared KSM page."""
+    Returns the number of pages merged away: ptes redirected to a KSM page
+    they did not map before (pages_sharing's increase)."""
     from .highmem import page_bytes
     from .swap import lru_add_drain_all, put_page
 

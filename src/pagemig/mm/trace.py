@@ -38,6 +38,11 @@ class TraceBuffer:
         self._pattern = pattern
         self.enabled = True
 
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the newest event (0 before any)."""
+        return self._seq
+
     def disable(self) -> None:
         self.enabled = False
 

@@ -1,0 +1,584 @@
+"""Running a scenario on the model: each step through the public API.
+
+One ``ModelRun`` holds a Machine, the scenario's processes and regions, and
+one record per step (the same record shape the real-kernel backends give).
+"""
+
+from __future__ import annotations
+
+import errno
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from .. import Machine, Process
+from ..mm import page as pg
+from ..mm.bug import KernelBug
+from ..mm.fault import UserFault, user_access
+from ..mm.invariants import InvariantError
+from ..mm.memcontrol import mem_cgroup_attach, mem_cgroup_create
+from ..mm.mempolicy import MPOL_BIND
+from ..mm.mmap import PROT_NONE, PROT_READ, PROT_WRITE
+from ..mm.page import PAGE_SIZE, Page
+from ..mm.swap import put_page
+from ..results import MovePagesResult
+from ..units import parse_size
+from . import values
+from .expect import Record, check_expectations
+from .syntax import COMMANDS, Step
+
+BADPID = 4_000_000       # above any pid the model hands out
+UNMAPPED = 0x200000000000  # an address no scenario process maps
+PROTS = {"none": PROT_NONE, "r": PROT_READ, "rw": PROT_READ | PROT_WRITE}
+Fill = tuple[str, int]    # ("gen", G) or ("const", B)
+T = TypeVar("T")
+
+
+@dataclass
+class Region:
+    name: str
+    addr: int
+    npages: int
+    key: str           # what the pattern is keyed by: the region, or the file's path
+    first: int = 0     # the page index of the region's first page within ``key``
+    shared: bool = False
+
+
+@dataclass
+class ProcessState:
+    proc: Process
+    fills: dict[tuple[str, int], Fill] = field(default_factory=dict)  # private pages
+    pins: dict[int, list[Page]] = field(default_factory=dict)
+
+
+def pattern(key: str, index: int, fill: Fill) -> bytes:
+    """The 4 KiB a page holds after ``write`` of generation G (or ``const=B``)."""
+    kind, value = fill
+    if kind == "const":
+        return bytes([value]) * PAGE_SIZE
+    if value == 0:
+        return bytes(PAGE_SIZE)
+    word = (zlib.crc32(key.encode()) << 32 | (index & 0xFFFFFF) << 8 | (value & 0xFF))
+    return bytes(np.full(PAGE_SIZE // 8, word, dtype="<u8").tobytes())
+
+
+class ModelRun:
+    """Execute parsed steps on a model Machine, one record per step."""
+
+    def __init__(self, steps: list[Step], path: str, profile: str | None = None,
+                 on_step: Callable[[Step, Record], None] | None = None,
+                 trace: bool = False) -> None:
+        self.steps = steps
+        self.path = path
+        self.profile = profile
+        self.on_step = on_step
+        self.trace = trace
+        self.machine: Machine | None = None
+        self.states: dict[str, ProcessState] = {}
+        self.regions: dict[str, Region] = {}
+        self.shared_fills: dict[tuple[str, int], Fill] = {}
+        self.current: str | None = None
+        self.records: list[Record] = []
+        self.results: dict[int, MovePagesResult] = {}
+        self._handlers: dict[str, Callable[[Step, Record], None]] = {
+            name: getattr(self, f"do_{name}") for name in COMMANDS
+        }
+
+    @property
+    def processes(self) -> dict[str, Process]:
+        return {name: state.proc for name, state in self.states.items()}
+
+    @property
+    def failures(self) -> list[Record]:
+        return [r for r in self.records if r["problems"]]
+
+    def run(self) -> ModelRun:
+        for step in self.steps:
+            self.records.append(self.run_step(step))
+        if self.machine is None:
+            self._boot(None)
+        return self
+
+    def run_step(self, step: Step) -> Record:
+        if self.machine is None and step.cmd != "machine":
+            self._boot(None)
+        record: Record = {"line": step.line, "cmd": step.text, "op": step.cmd,
+                          "ret": None, "errno": None}
+        marks = self._marks()
+        try:
+            self._handlers[step.cmd](step, record)
+        except OSError as err:
+            record["errno"] = errno.errorcode.get(err.errno or 0, str(err.errno))
+        except UserFault as fault:
+            record["signal"] = fault.signal
+        except KernelBug as bug:
+            record["bug"] = str(bug)
+        except InvariantError as err:
+            record["invariant"] = str(err)
+        except (ValueError, TypeError, KeyError, FileExistsError, FileNotFoundError) as err:
+            raise step.error(_message(err)) from None
+        self._note_account(record, marks)
+        record["problems"] = check_expectations(step.expect, record) + _model_problems(record)
+        if self.on_step is not None:
+            self.on_step(step, record)
+        return record
+
+    def _marks(self) -> tuple[int, int]:
+        if self.machine is None:
+            return (0, 0)
+        return len(self.machine.account.attempts), self.machine.trace.last_seq
+
+    def _note_account(self, record: Record, marks: tuple[int, int]) -> None:
+        """The migration attempts (and trace events) this step caused."""
+        attempts = self.m.account.attempts[marks[0]:]
+        if attempts:
+            record["attempts"] = [{"pfn": a.pfn, "rc": a.rc, "node": a.target_node,
+                                   "forced": a.forced, "why": a.why} for a in attempts]
+        if self.trace:
+            record["trace"] = [str(e) for e in self.m.trace.events()
+                               if e.seq > marks[1]]
+
+    # --- machine commands ------------------------------------------------------------------
+
+    def _boot(self, step: Step | None) -> None:
+        opts = dict(step.opts) if step is not None else {}
+        kwargs: dict[str, object] = {}
+        if "profile" in opts or self.profile is not None:
+            kwargs["profile"] = self.profile or opts["profile"]
+        nodes = values.parse_int(opts.get("nodes", "2"))
+        cpus = opts.get("cpus")
+        distances = opts.get("distances")
+        self.machine = Machine(
+            nodes, _sizes(opts.get("memory", "64MiB")),
+            cpus=None if cpus is None else [values.parse_int(c) for c in cpus.split(",")]
+            if "," in cpus else values.parse_int(cpus),
+            distances=None if distances is None else
+            [[values.parse_int(d) for d in row.split(",")] for row in distances.split("/")],
+            movable_memory=_sizes(opts.get("movable", "0")),
+            swap=opts.get("swap", 0),
+            min_free_kbytes=values.parse_int(opts.get("min_free_kbytes", "0")),
+            seed=values.parse_int(opts.get("seed", "0")),
+            **kwargs,
+        )
+        if self.trace:
+            self.machine.trace.enable()
+
+    @property
+    def m(self) -> Machine:
+        assert self.machine is not None
+        return self.machine
+
+    def do_machine(self, step: Step, record: Record) -> None:
+        self._boot(step)
+
+    def do_file(self, step: Step, record: Record) -> None:
+        path = step.args[0]
+        size = parse_size(step.opts.get("size", "0"), "size")
+        gen = values.parse_int(step.opts.get("gen", "1"))
+        data = b"".join(pattern(path, k, ("gen", gen)) for k in range(-(-size // PAGE_SIZE)))
+        self.m.create_file(path, size, step.opts.get("fs", "ext2"), data[:size])
+        for k in range(-(-size // PAGE_SIZE)):
+            self.shared_fills[(path, k)] = ("gen", gen)
+
+    def do_spawn(self, step: Step, record: Record) -> None:
+        name = self._new_name(step)
+        gid = step.opts.get("gid")
+        proc = self.m.spawn(values.parse_int(step.opts.get("uid", "0")),
+                            values.parse_int(step.opts.get("cpu", "0")),
+                            gid=None if gid is None else values.parse_int(gid))
+        self.states[name] = ProcessState(proc)
+        self.current = name
+
+    def do_cpuset(self, step: Step, record: Record) -> None:
+        if "mems" not in step.opts:
+            raise step.error("cpuset needs mems=NODES")
+        self.m.create_cpuset(step.args[0], values.parse_nodes(step.opts["mems"]),
+                             step.opts.get("parent", "/"))
+
+    def do_memcg(self, step: Step, record: Record) -> None:
+        limit = step.opts.get("limit")
+        mem_cgroup_create(self.m, step.args[0],
+                          None if limit is None else _parse(step, values.parse_int, limit))
+
+    def do_attach_memcg(self, step: Step, record: Record) -> None:
+        group = self.m.memcg.groups.get(step.args[0])
+        if group is None:
+            raise step.error(f"no memory cgroup named {step.args[0]!r}")
+        mem_cgroup_attach(self.m, self._actor(step).proc.pid, group)
+
+    def do_reclaim(self, step: Step, record: Record) -> None:
+        node = _node_index(self.m, step)
+        self.m.deactivate_all(node)  # age the active lists first, as memory pressure would
+        record["ret"] = self.m.reclaim(node, values.parse_int(step.args[1]))
+
+    def do_ksm_merge(self, step: Step, record: Record) -> None:
+        record["ret"] = self.m.ksm_merge()
+
+    def do_writeback(self, step: Step, record: Record) -> None:
+        record["ret"] = self.m.complete_writeback(
+            values.parse_int(step.args[0]) if step.args else None)
+
+    def do_inject(self, step: Step, record: Record) -> None:
+        opts = dict(step.opts)
+        times = opts.pop("times", None)
+        probability = opts.pop("probability", "1")
+        space = opts.pop("space", "0")
+        filters: dict[str, object] = {k: _filter_value(v) for k, v in opts.items()}
+        self.m.faults.add(step.args[0], times=None if times is None else values.parse_int(times),
+                          space=values.parse_int(space), probability=float(probability),
+                          **filters)
+
+    def do_uninject(self, step: Step, record: Record) -> None:
+        rules = self.m.faults.rules
+        rules[:] = [r for r in rules if step.args and r.name != step.args[0]]
+
+    def do_offline(self, step: Step, record: Record) -> None:
+        node = self.m.nodes[_node_index(self.m, step)]
+        zone = node.node_zones[-1]
+        if not zone.present_pages:
+            raise step.error(f"node {node.node_id} has no movable memory to offline "
+                             "(give the machine movable=SIZE)")
+        self.m.offline_pages(zone.zone_start_pfn, zone.spanned_pages)
+
+    def do_compact(self, step: Step, record: Record) -> None:
+        record["ret"] = self.m.compact(_node_index(self.m, step))[0]
+
+    def do_check(self, step: Step, record: Record) -> None:
+        if not step.args:
+            self.m.check()
+            return
+        state = self._actor(step)
+        bad = []
+        for ref in self._pages(step, step.args[0], state):
+            region = self._region_of(step, ref)
+            fill = self._expected_fill(state, region, ref.index, step.opts.get("gen"))
+            got = state.proc.read(ref.addr, PAGE_SIZE)
+            if got != pattern(region.key, region.first + ref.index, fill):
+                bad.append(f"{region.name}:{ref.index}")
+        record["data"] = "bad" if bad else "ok"
+        if bad:
+            record["detail"] = "pages " + ",".join(bad) + " do not hold what was written"
+
+    # --- process commands ------------------------------------------------------------------
+
+    def do_map(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        name, kind = step.args[0], step.args[1]
+        if name in self.regions:
+            raise step.error(f"region {name!r} already exists")
+        npages = values.parse_int(step.args[2])
+        flag = step.args[3] if len(step.args) > 3 else ""
+        if flag not in ("", "private", "shared"):
+            raise step.error(f"unknown map flag {flag!r} (private or shared)")
+        prot = PROTS.get(step.opts.get("prot", "rw"))
+        if prot is None:
+            raise step.error(f"unknown prot {step.opts['prot']!r} (none, r or rw)")
+        length = npages * PAGE_SIZE
+        key, shared = name, False
+        if kind == "anon":
+            addr = state.proc.mmap(length, prot, shared=flag == "shared")
+            shared = flag == "shared"
+        elif kind == "shmem":
+            addr, shared = state.proc.mmap(length, prot, shared=True), True
+        elif kind == "file":
+            if "path" not in step.opts:
+                raise step.error("map ... file needs path=PATH")
+            key, shared = step.opts["path"], flag != "private"
+            addr = state.proc.mmap(length, prot, file=self.m.open(key), shared=shared)
+        elif kind == "device":
+            addr = state.proc.mmap_device(length)
+        else:
+            raise step.error(f"unknown mapping kind {kind!r} (anon, shmem, file, device)")
+        self.regions[name] = Region(name, addr, npages, key, 0, shared)
+        if "node" in step.opts:
+            state.proc.mbind(addr, length, MPOL_BIND, [values.parse_int(step.opts["node"])])
+
+    def do_write(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        fill: Fill = (("const", values.parse_int(step.opts["const"])) if "const" in step.opts
+                      else ("gen", values.parse_int(step.opts.get("gen", "1"))))
+        for ref in self._pages(step, step.args[0], state):
+            region = self._region_of(step, ref)
+            index = region.first + ref.index
+            state.proc.write(ref.addr, pattern(region.key, index, fill))
+            fills = self.shared_fills if region.shared else state.fills
+            fills[(region.key, index)] = fill
+
+    def do_touch(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        mode = step.args[1] if len(step.args) > 1 else "read"
+        if mode not in ("read", "write"):
+            raise step.error(f"touch mode must be read or write, got {mode!r}")
+        for ref in self._pages(step, step.args[0], state):
+            if mode == "write":  # rewrite the byte it holds, so the pattern stays
+                state.proc.write(ref.addr, state.proc.read(ref.addr, 1))
+            else:
+                state.proc.touch(ref.addr, write=False)
+
+    def do_fork(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        name = self._new_name(step)
+        self.states[name] = ProcessState(state.proc.fork(), dict(state.fills))
+
+    def do_exit(self, step: Step, record: Record) -> None:
+        self._actor(step).proc.exit()
+
+    def do_setuid(self, step: Step, record: Record) -> None:
+        self._actor(step).proc.setuid(values.parse_int(step.args[0]))
+
+    def do_seteuid(self, step: Step, record: Record) -> None:
+        self._actor(step).proc.seteuid(values.parse_int(step.args[0]))
+
+    def do_dumpable(self, step: Step, record: Record) -> None:
+        value = values.parse_int(step.args[0])
+        if value not in (0, 1):
+            raise step.error("dumpable takes 0 or 1")
+        self._actor(step).proc.mm.dumpable = value  # prctl(PR_SET_DUMPABLE)
+
+    def do_attach(self, step: Step, record: Record) -> None:
+        self.m.attach_cpuset(self._actor(step).proc.pid, step.args[0])
+
+    def do_mlock(self, step: Step, record: Record) -> None:
+        self._each_range(step, lambda p, a, n: p.mlock(a, n))
+
+    def do_munlock(self, step: Step, record: Record) -> None:
+        self._each_range(step, lambda p, a, n: p.munlock(a, n))
+
+    def do_munmap(self, step: Step, record: Record) -> None:
+        self._each_range(step, lambda p, a, n: p.munmap(a, n))
+
+    def do_mprotect(self, step: Step, record: Record) -> None:
+        prot = PROTS.get(step.args[1])
+        if prot is None:
+            raise step.error(f"unknown prot {step.args[1]!r} (none, r or rw)")
+        self._each_range(step, lambda p, a, n: p.mprotect(a, n, prot))
+
+    def do_mergeable(self, step: Step, record: Record) -> None:
+        region = self._region(step, step.args[0])
+        self._actor(step).proc.madvise_mergeable(region.addr, region.npages * PAGE_SIZE)
+
+    def do_pin(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        for ref in self._pages(step, step.args[0], state):
+            with state.proc.running():  # get_user_pages, as vmsplice does
+                page = user_access(state.proc.mm, ref.addr, write=False)
+            pg.get_page(page)
+            self.m.pin(page)
+            state.pins.setdefault(ref.addr, []).append(page)
+
+    def do_unpin(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        for ref in self._pages(step, step.args[0], state):
+            held = state.pins.get(ref.addr)
+            if not held:
+                raise step.error(f"no pin on {ref.addr:#x} to release")
+            page = held.pop()
+            self.m.unpin(page)
+            put_page(page)
+
+    def do_set_mempolicy(self, step: Step, record: Record) -> None:
+        mode = _mode(step)
+        nodes = values.parse_nodes(step.args[1]) if len(step.args) > 1 else []
+        self._actor(step).proc.set_mempolicy(mode, nodes)
+
+    def do_query(self, step: Step, record: Record) -> None:
+        self._move_pages(step, record, None, 0)
+
+    def do_move(self, step: Step, record: Record) -> None:
+        flags = _parse(step, values.parse_flags, step.args[3]) if len(step.args) > 3 else 0
+        self._move_pages(step, record, _parse(step, values.parse_nodes, step.args[2]), flags)
+
+    def do_migrate(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        pid, target = self._target(step, step.args[0])
+        old = _parse(step, values.parse_nodes, step.args[1])
+        new = _parse(step, values.parse_nodes, step.args[2])
+        try:
+            record["ret"] = state.proc.migrate_pages(pid, old, new)
+        finally:
+            if "watch" in step.opts:
+                viewer = target or state
+                refs = self._pages(step, step.opts["watch"], viewer)
+                record["nodes"] = [viewer.proc.node_of(r.addr) for r in refs]
+
+    def do_mbind(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        refs = self._pages(step, step.args[0], state)
+        addrs = [r.addr for r in refs]
+        if addrs != list(range(addrs[0], addrs[0] + PAGE_SIZE * len(addrs), PAGE_SIZE)):
+            raise step.error("mbind needs one contiguous range of pages")
+        mode = _mode(step)
+        nodes = _parse(step, values.parse_nodes, step.args[2])
+        flags = _parse(step, values.parse_flags, step.args[3]) if len(step.args) > 3 else 0
+        try:
+            record["ret"] = 0
+            state.proc.mbind(addrs[0], PAGE_SIZE * len(addrs), mode, nodes, flags)
+        finally:
+            record["nodes"] = [state.proc.node_of(a) for a in addrs]
+
+    def do_where(self, step: Step, record: Record) -> None:
+        state = self._actor(step)
+        record["nodes"] = [state.proc.node_of(r.addr)
+                           for r in self._pages(step, step.args[0], state)]
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _move_pages(self, step: Step, record: Record, nodes: list[int] | None,
+                    flags: int) -> None:
+        state = self._actor(step)
+        pid, target = self._target(step, step.args[0])
+        refs = self._pages(step, step.args[1], target or state)
+        addrs = [r.addr for r in refs]
+        if nodes is not None and len(nodes) == 1 and len(addrs) != 1:
+            nodes = nodes * len(addrs)
+        if nodes is not None and len(nodes) != len(addrs):
+            raise step.error(f"{len(addrs)} pages but {len(nodes)} nodes")
+        count = values.parse_int(step.opts["count"]) if "count" in step.opts else None
+        try:
+            result = state.proc.move_pages(pid, addrs, nodes, flags, count=count)
+        except OSError as err:
+            result = getattr(err, "result", MovePagesResult([None] * len(addrs)))
+            self._note_result(step, record, result)
+            raise
+        record["ret"] = result.ret
+        self._note_result(step, record, result)
+        if nodes is not None:
+            viewer = target or state
+            record["nodes"] = [viewer.proc.node_of(a) for a in addrs]
+
+    def _note_result(self, step: Step, record: Record, result: MovePagesResult) -> None:
+        record["status"] = list(result.status)
+        self.results[step.line] = result
+
+    def _each_range(self, step: Step, call: Callable[[Process, int, int], None]) -> None:
+        state = self._actor(step)
+        for ref in self._pages(step, step.args[0], state):
+            call(state.proc, ref.addr, PAGE_SIZE)
+
+    def _new_name(self, step: Step) -> str:
+        name = step.args[0]
+        if name in self.states or name in ("self", "badpid") or ":" in name:
+            raise step.error(f"process name {name!r} is taken or reserved")
+        return name
+
+    def _actor(self, step: Step) -> ProcessState:
+        name = step.actor or self.current
+        if name is None:
+            raise step.error(f"'{step.cmd}' needs a process: add 'spawn NAME' before it")
+        state = self.states.get(name)
+        if state is None:
+            raise step.error(f"no process named {name!r}")
+        return state
+
+    def _target(self, step: Step, word: str) -> tuple[int, ProcessState | None]:
+        if word == "self":
+            return 0, None
+        if word == "badpid":
+            return BADPID, None
+        if word.startswith("pid:"):
+            return _parse(step, values.parse_int, word[4:]), None
+        state = self.states.get(word)
+        if state is None:
+            raise step.error(f"no process named {word!r} (targets: self, NAME, pid:N, badpid)")
+        return state.proc.pid, state
+
+    def _region(self, step: Step, name: str) -> Region:
+        region = self.regions.get(name)
+        if region is None:
+            raise step.error(f"no region named {name!r}")
+        return region
+
+    def _region_of(self, step: Step, ref: values.PageRef) -> Region:
+        if ref.region is None:
+            raise step.error("data commands need region pages (R:I), not raw addresses")
+        return self._region(step, ref.region)
+
+    def _pages(self, step: Step, text: str, state: ProcessState) -> list[values.PageRef]:
+        refs: list[values.PageRef] = []
+        for part in text.split(","):
+            refs.extend(self._page_part(step, part))
+        return refs
+
+    def _page_part(self, step: Step, part: str) -> Iterator[values.PageRef]:
+        if part == "null":
+            yield values.PageRef(0)
+        elif part == "unmapped":
+            yield values.PageRef(UNMAPPED)
+        elif part.startswith("@"):
+            yield values.PageRef(_parse(step, values.parse_int, part[1:]))
+        else:
+            name, colon, sel = part.partition(":")
+            if not colon:
+                raise step.error(f"bad page {part!r}: expected R:*, R:I, R:I-J, @ADDR, "
+                                 "unmapped or null")
+            region = self._region(step, name)
+            for index in _indices(step, sel, region.npages):
+                yield values.PageRef(region.addr + index * PAGE_SIZE, name, index)
+
+    def _expected_fill(self, state: ProcessState, region: Region, index: int,
+                       gen: str | None) -> Fill:
+        if gen is not None:
+            return ("gen", values.parse_int(gen))
+        key = (region.key, region.first + index)
+        if not region.shared and key in state.fills:
+            return state.fills[key]
+        return self.shared_fills.get(key, ("gen", 0))
+
+
+def _model_problems(record: Record) -> list[str]:
+    """What only the model can report: a BUG() or a broken invariant."""
+    if "bug" in record:
+        return [f"kernel BUG: {record['bug']}"]
+    if "invariant" in record:
+        return [f"invariant broken: {record['invariant']}"]
+    return []
+
+
+def _indices(step: Step, sel: str, npages: int) -> range:
+    if sel == "*":
+        return range(npages)
+    first, dash, last = sel.partition("-")
+    lo = _parse(step, values.parse_int, first)
+    hi = _parse(step, values.parse_int, last) if dash else lo
+    if not 0 <= lo <= hi < npages:
+        raise step.error(f"pages {sel} are outside the region's {npages} pages")
+    return range(lo, hi + 1)
+
+
+def _parse(step: Step, parser: Callable[[str], T], text: str) -> T:
+    try:
+        return parser(text)
+    except ValueError as err:
+        raise step.error(f"bad value {text!r}: {err}") from None
+
+
+def _mode(step: Step) -> int:
+    return _parse(step, values.parse_mode, step.args[0])
+
+
+def _node_index(machine: Machine, step: Step) -> int:
+    node = _parse(step, values.parse_int, step.args[0])
+    if not 0 <= node < machine.nr_nodes:
+        raise step.error(f"node must be within 0..{machine.nr_nodes - 1}, got {node}")
+    return node
+
+
+def _sizes(text: str) -> int | list[int]:
+    parts = [parse_size(p, "memory") for p in text.split(",")]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _filter_value(text: str) -> object:
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text
+
+
+def _message(err: Exception) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err.args[0]) if err.args else type(err).__name__

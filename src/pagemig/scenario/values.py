@@ -1,0 +1,166 @@
+"""Values in scenario lines: numbers, node lists, flags, statuses, page lists.
+
+Each parser raises ValueError with a message that completes
+"bad ... VALUE: <message>"; the caller adds the file and line.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+
+from ..mm.mempolicy import (
+    MPOL_BIND,
+    MPOL_DEFAULT,
+    MPOL_INTERLEAVE,
+    MPOL_MF_MOVE,
+    MPOL_MF_MOVE_ALL,
+    MPOL_MF_STRICT,
+    MPOL_PREFERRED,
+)
+
+FLAG_NAMES = {"MOVE": MPOL_MF_MOVE, "MOVE_ALL": MPOL_MF_MOVE_ALL, "STRICT": MPOL_MF_STRICT}
+POLICY_MODES = {"default": MPOL_DEFAULT, "preferred": MPOL_PREFERRED, "bind": MPOL_BIND,
+                "interleave": MPOL_INTERLEAVE, "local": MPOL_PREFERRED}
+
+# A status item that matches anything, and one for a slot the kernel left alone.
+ANY = "?"
+UNWRITTEN = "unwritten"
+StatusItem = int | str | None
+
+
+def parse_int(text: str) -> int:
+    """A decimal or 0x-hex integer, optionally negative."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+
+
+def parse_errno_name(text: str) -> int | None:
+    """``EACCES`` / ``-EACCES`` -> 13; ``ok`` -> None (no error)."""
+    if text == "ok":
+        return None
+    code = getattr(errno, text.lstrip("-"), None)
+    if not isinstance(code, int) or not text.lstrip("-").startswith("E"):
+        raise ValueError(f"{text!r} is not an errno name like EACCES")
+    return code
+
+
+def parse_nodes(text: str) -> list[int]:
+    """``1``, ``0,1,3``, ``0-3``, ``none`` (empty), negative ids allowed."""
+    if text == "none":
+        return []
+    nodes: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.partition("-")
+        if dash and first:  # a range like 0-3 (a lone -1 is a negative id)
+            lo, hi = parse_int(first), parse_int(last)
+            if hi < lo:
+                raise ValueError(f"range {part!r} runs backwards")
+            nodes.extend(range(lo, hi + 1))
+        else:
+            nodes.append(parse_int(part))
+    return nodes
+
+
+def parse_flags(text: str) -> int:
+    """``MOVE``, ``MOVE_ALL|STRICT``, ``0``, ``0x8``."""
+    flags = 0
+    for part in text.split("|"):
+        if part in FLAG_NAMES:
+            flags |= FLAG_NAMES[part]
+        else:
+            try:
+                flags |= parse_int(part)
+            except ValueError:
+                raise ValueError(f"unknown flag {part!r} (known: MOVE, MOVE_ALL, STRICT, "
+                                 "or a number)") from None
+    return flags
+
+
+def parse_mode(text: str) -> int:
+    if text not in POLICY_MODES:
+        raise ValueError(f"unknown policy mode {text!r} (known: {', '.join(POLICY_MODES)})")
+    return POLICY_MODES[text]
+
+
+def _repeat(text: str) -> tuple[str, int]:
+    item, star, times = text.rpartition("*")
+    if not star or not item:
+        return text, 1
+    count = parse_int(times)
+    if count < 0:
+        raise ValueError(f"negative repeat in {text!r}")
+    return item, count
+
+
+def parse_status_list(text: str) -> list[StatusItem]:
+    """Items: node ids, errno names (negated), ``?``, ``unwritten``, ``ITEM*N``."""
+    items: list[StatusItem] = []
+    for part in text.split(","):
+        word, count = _repeat(part)
+        item: StatusItem
+        if word in (ANY, UNWRITTEN):
+            item = word
+        elif word.lstrip("-").startswith("E"):
+            code = parse_errno_name(word)
+            item = -code if code is not None else 0
+        else:
+            item = parse_int(word)
+        items.extend([item] * count)
+    return items
+
+
+def parse_node_list(text: str) -> list[StatusItem]:
+    """Expected placement: node ids, ``-`` (not present), ``?``, ``ITEM*N``."""
+    items: list[StatusItem] = []
+    for part in text.split(","):
+        word, count = _repeat(part)
+        item: StatusItem = None if word == "-" else word if word == ANY else parse_int(word)
+        items.extend([item] * count)
+    return items
+
+
+def matches(expected: list[StatusItem], got: list[int | None]) -> bool:
+    if len(expected) != len(got):
+        return False
+    for want, have in zip(expected, got, strict=True):
+        if want == ANY:
+            continue
+        if want == UNWRITTEN:
+            want = None
+        if want != have:
+            return False
+    return True
+
+
+def format_status(value: int | None) -> str:
+    if value is None:
+        return UNWRITTEN
+    if value < 0 and -value in errno.errorcode:
+        return errno.errorcode[-value]
+    return str(value)
+
+
+def format_list(items: list[int | None], none: str = UNWRITTEN) -> str:
+    """A list as a scenario would write it, with runs compressed (``1*64``)."""
+    words = [none if v is None else format_status(v) for v in items]
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        j = k
+        while j < len(words) and words[j] == words[k]:
+            j += 1
+        out.append(words[k] if j - k == 1 else f"{words[k]}*{j - k}")
+        k = j
+    return ",".join(out)
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """One address of a page list, with the region page it names (if any)."""
+
+    addr: int
+    region: str | None = None
+    index: int = 0
