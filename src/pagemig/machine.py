@@ -44,6 +44,7 @@ from .mm.swapfile import SwapInfo
 from .mm.trace import TraceBuffer
 from .mm.vmstat import NR_VM_EVENT_ITEMS
 from .process import Process
+from .profiles import kernel_profile
 from .results import MovePagesResult
 from .units import format_size, parse_size
 
@@ -72,6 +73,7 @@ class Machine:
         min_free_kbytes: int = 0,
         swap: int | str = 0,
         seed: int = 0,
+        profile: str = "2.6.35",
     ) -> None:
         nr_nodes = _validate_nr_nodes(nodes)
         sizes = _per_node_sizes(node_memory, nr_nodes, "node_memory")
@@ -85,6 +87,7 @@ class Machine:
         if min_free_kbytes < 0:
             raise ValueError(f"min_free_kbytes must not be negative, got {min_free_kbytes}")
         swap_bytes = parse_size(swap, "swap")
+        self.kernel = kernel_profile(profile)
 
         self.seed = seed
         self.rng = random.Random(seed)
@@ -110,6 +113,7 @@ class Machine:
         self._node_starts = [node.node_start_pfn for node in self.nodes]
         for cpu, nid in enumerate(self.cpu_to_node):
             self.nodes[nid].cpus.append(cpu)
+        self.lru_disable_count = 0  # lru_cache_disable() nesting (6.1 profile)
         self.lru_add_pvecs: list[list[list[Page]]] = [
             [[] for _ in range(NR_LRU_LISTS)] for _ in self.cpu_to_node
         ]

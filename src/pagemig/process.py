@@ -327,7 +327,6 @@ class Process:
         The arrays are placed in this process's memory and the kernel reads
         them from there. Returns a MovePagesResult; a failed call raises OSError
         carrying the statuses already written (``err.result``)."""
-        from .mm.syscalls import sys_move_pages
         from .results import MovePagesResult, move_pages_error
 
         pid = _check_int(pid, "pid", None)
@@ -349,8 +348,9 @@ class Process:
             self.write(nodes_ptr, _pack(node_list, 4, True))
         self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
         with self.running() as task:
-            rc = sys_move_pages(task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0,
-                                status_ptr, flags)
+            rc = self.machine.kernel.sys_move_pages(
+                task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0, status_ptr,
+                flags)
         raw = self.read(status_ptr, 4 * n)
         status: list[int | None] = []
         for k in range(n):
@@ -365,7 +365,6 @@ class Process:
                        maxnode: int | None = None) -> int:
         """migrate_pages(2): returns the number of pages that could not be moved."""
         from .mm.mmzone import MAX_NUMNODES
-        from .mm.syscalls import sys_migrate_pages
 
         maxnode = MAX_NUMNODES + 1 if maxnode is None else _check_int(maxnode, "maxnode")
         old = _node_words(old_nodes, "old_nodes", maxnode)
@@ -374,7 +373,8 @@ class Process:
         self.write(base, old)
         self.write(base + len(old), new)
         with self.running() as task:
-            rc = sys_migrate_pages(task, _check_int(pid, "pid", None), maxnode, base, base + len(old))
+            rc = self.machine.kernel.sys_migrate_pages(task, _check_int(pid, "pid", None), maxnode,
+                                                       base, base + len(old))
         if rc < 0:
             raise kernel_error(rc, "migrate_pages")
         return rc
@@ -383,14 +383,13 @@ class Process:
                maxnode: int | None = None) -> None:
         """mbind(2) of [addr, addr+length) with a policy and optional MPOL_MF_* flags."""
         from .mm.mmzone import MAX_NUMNODES
-        from .mm.syscalls import sys_mbind
 
         maxnode = MAX_NUMNODES + 1 if maxnode is None else _check_int(maxnode, "maxnode")
         words = _node_words(nodes, "nodes", maxnode)
         base = _arena(self).ensure(len(words))
         self.write(base, words)
         with self.running() as task:
-            rc = sys_mbind(task, _check_int(addr, "addr"), _check_int(length, "length"),
+            rc = self.machine.kernel.sys_mbind(task, _check_int(addr, "addr"), _check_int(length, "length"),
                            _check_int(mode, "mode", None), base if nodes or maxnode > 1 else 0,
                            maxnode, _check_int(flags, "flags", None))
         if rc:

@@ -63,7 +63,10 @@ def mem_cgroup_disabled(machine: Machine) -> bool:
     return not machine.memcg.enabled
 
 
-def _try_charge(machine: Machine, mem: MemCgroup) -> int:
+def _try_charge(machine: Machine, mem: MemCgroup, force: bool = False) -> int:
+    if force:
+        mem.usage += 1
+        return 0
     if machine.should_fail("memcg_charge", memcg=mem.name):
         mem.failcnt += 1
         return -errno.ENOMEM
@@ -166,7 +169,8 @@ def mem_cgroup_prepare_migration(page: Page, newpage: Page,
     if PageAnon(page):
         pc.migration = True
     ptr[0] = mem
-    rc = _try_charge(machine, mem)
+    # Since 3.17 the charge moves with the page and cannot fail: profile switch.
+    rc = _try_charge(machine, mem, force=not machine.kernel.memcg_migration_charge_can_fail)
     if rc:
         if PageAnon(page):
             pc.migration = False

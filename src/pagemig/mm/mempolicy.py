@@ -489,7 +489,9 @@ def check_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int
         pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
         if pte_present(pte):
             page = vm_normal_page(vma, addr, pte)
-            if page is not None and not PageReserved(page) and not PageKsm(page):
+            # 2.6.35 skips KSM pages here; since 3.9 they migrate (profile switch).
+            if page is not None and not PageReserved(page) and not (
+                    PageKsm(page) and not mm.machine.kernel.ksm_pages_migrate):
                 nid = page.zone.node_id
                 if (nid in nodes) != bool(flags & MPOL_MF_INVERT):
                     if flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):

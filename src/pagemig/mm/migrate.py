@@ -477,7 +477,8 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
         lock_page(page)
     # Only memory hotplug's offline_pages() has locked out KSM and may migrate
     # a KSM page; now that we hold the page lock it cannot become KSM under us.
-    if PageKsm(page) and not offlining:
+    # (Since 3.9 KSM pages migrate like others: profile switch.)
+    if PageKsm(page) and not offlining and not machine.kernel.ksm_pages_migrate:
         rc = -errno.EBUSY
         _account(machine, page, "EBUSY: KSM page (only memory offlining may move it)")
         return _unlock(page, rc)
@@ -508,12 +509,14 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
         else:
             # Hold the anon_vma so it exists when the page is remapped.
             anon_vma = page_anon_vma(page)
-            if anon_vma is None:
+            if anon_vma is not None:
+                anon_vma.external_refcount += 1
+            elif not machine.kernel.ksm_pages_migrate:
                 # A mapped KSM page (only offlining gets here): page_anon_vma()
                 # is NULL for it and 2.6.35 increments through it anyway.
                 raise KernelBug("Oops: NULL pointer dereference in unmap_and_move "
                                 f"(page_anon_vma of mapped KSM page pfn {page.pfn:#x})")
-            anon_vma.external_refcount += 1
+            # (3.9+: a KSM page's rmap is its stable node, nothing to hold.)
     # Corner cases: a new swap-cache page without rmap yet; an orphaned page
     # (truncated) that may still have fs-private data: free it if we can.
     if page.mapping is None:

@@ -357,7 +357,9 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object)
             set_page_dirty(page)
         action = flags & TTU_ACTION_MASK
         if PageAnon(page):
-            if PageSwapCache(page):
+            if PageSwapCache(page) and not (
+                    action == TTU_MIGRATION
+                    and mm.machine.kernel.swapcache_gets_migration_entries):
                 entry = page.private
                 assert isinstance(entry, int)
                 if swap_duplicate(mm.machine, entry) < 0:

@@ -99,8 +99,20 @@ def _lru_cache_add(machine: Machine, page: Page, lru: int) -> None:
     pvec = machine.lru_add_pvecs[machine.smp_processor_id()][lru]
     get_page(page)
     pvec.append(page)
-    if len(pvec) == PAGEVEC_SIZE:
+    # A full pagevec, or LRU caching disabled (lru_cache_disable, 5.13+), adds now.
+    if len(pvec) == PAGEVEC_SIZE or machine.lru_disable_count:
         _pagevec_lru_add(machine, pvec, lru)
+
+
+def lru_cache_disable(machine: Machine) -> None:
+    """Later kernels' move_pages: drain every pagevec and keep them empty
+    until lru_cache_enable, so no page is off the LRU for being cached."""
+    machine.lru_disable_count += 1
+    lru_add_drain_all(machine)
+
+
+def lru_cache_enable(machine: Machine) -> None:
+    machine.lru_disable_count -= 1
 
 
 def lru_cache_add_lru(page: Page, lru: int) -> None:

@@ -18,6 +18,7 @@ from .. import Machine, Process
 from ..mm import page as pg
 from ..mm.bug import KernelBug
 from ..mm.fault import UserFault, user_access
+from ..mm.fs import Inode
 from ..mm.invariants import InvariantError
 from ..mm.memcontrol import mem_cgroup_attach, mem_cgroup_create
 from ..mm.mempolicy import MPOL_BIND
@@ -145,23 +146,21 @@ class ModelRun:
 
     def _boot(self, step: Step | None) -> None:
         opts = dict(step.opts) if step is not None else {}
-        kwargs: dict[str, object] = {}
-        if "profile" in opts or self.profile is not None:
-            kwargs["profile"] = self.profile or opts["profile"]
+        profile = self.profile or opts.get("profile", "2.6.35")
         nodes = values.parse_int(opts.get("nodes", "2"))
         cpus = opts.get("cpus")
+        per_node = None if cpus is None else [values.parse_int(c) for c in cpus.split(",")]
         distances = opts.get("distances")
         self.machine = Machine(
             nodes, _sizes(opts.get("memory", "64MiB")),
-            cpus=None if cpus is None else [values.parse_int(c) for c in cpus.split(",")]
-            if "," in cpus else values.parse_int(cpus),
+            cpus=None if per_node is None else _cpu_map(per_node, nodes),
             distances=None if distances is None else
             [[values.parse_int(d) for d in row.split(",")] for row in distances.split("/")],
             movable_memory=_sizes(opts.get("movable", "0")),
             swap=opts.get("swap", 0),
             min_free_kbytes=values.parse_int(opts.get("min_free_kbytes", "0")),
             seed=values.parse_int(opts.get("seed", "0")),
-            **kwargs,
+            profile=profile,
         )
         if self.trace:
             self.machine.trace.enable()
@@ -178,10 +177,23 @@ class ModelRun:
         path = step.args[0]
         size = parse_size(step.opts.get("size", "0"), "size")
         gen = values.parse_int(step.opts.get("gen", "1"))
-        data = b"".join(pattern(path, k, ("gen", gen)) for k in range(-(-size // PAGE_SIZE)))
-        self.m.create_file(path, size, step.opts.get("fs", "ext2"), data[:size])
-        for k in range(-(-size // PAGE_SIZE)):
+        npages = -(-size // PAGE_SIZE)
+        data = b"".join(pattern(path, k, ("gen", gen)) for k in range(npages))[:size]
+        inode = self.m.create_file(path, size, step.opts.get("fs", "ext2"))
+        if inode.store is not None:
+            inode.store[:size] = np.frombuffer(data, dtype=np.uint8)
+        elif gen:
+            self._write_through_page_cache(inode, data)
+        for k in range(npages):
             self.shared_fills[(path, k)] = ("gen", gen)
+
+    def _write_through_page_cache(self, inode: Inode, data: bytes) -> None:
+        """write(2) to a file without backing store (ramfs): the data lives in
+        page-cache pages only. init writes it through a mapping it drops."""
+        init = Process(self.m, self.m.init_task)
+        addr = init.mmap(len(data), file=inode, shared=True)
+        init.write(addr, data)
+        init.munmap(addr, len(data))
 
     def do_spawn(self, step: Step, record: Record) -> None:
         name = self._new_name(step)
@@ -564,6 +576,14 @@ def _node_index(machine: Machine, step: Step) -> int:
     if not 0 <= node < machine.nr_nodes:
         raise step.error(f"node must be within 0..{machine.nr_nodes - 1}, got {node}")
     return node
+
+
+def _cpu_map(per_node: list[int], nodes: int) -> list[int]:
+    """CPUs per node (one count for all, or one per node) -> each CPU's node."""
+    counts = per_node * nodes if len(per_node) == 1 else per_node
+    if len(counts) != nodes:
+        raise ValueError(f"cpus gives {len(counts)} counts for {nodes} nodes")
+    return [nid for nid, count in enumerate(counts) for _ in range(count)]
 
 
 def _sizes(text: str) -> int | list[int]:

@@ -1,0 +1,406 @@
+"""What Linux 6.1 does differently at the system-call level (profile "6.1").
+
+The functions of 6.1's mm/migrate.c and mm/mempolicy.c that user space can
+tell apart from 2.6.35's, under their 6.1 names and in their order of
+steps (kernel-spec.md section 8.1): move_pages(2) walks the entries in runs
+of one target node, flushing a run when the node changes or an entry is not
+queued; a run that fails leaves its statuses unwritten and the call returns
+the number of pages not migrated; permission is ptrace_may_access.
+migrate_pages(2) intersects the new nodes with the caller's cpuset and skips
+source nodes that are also targets when the masks differ in weight.
+
+The migration itself (migrate_pages, unmap_and_move and below) is the
+model's 2.6.35 code with the switches of ``pagemig.profiles``; 6.1's THP and
+hugetlb paths are not modelled (the model has no huge pages).
+"""
+
+from __future__ import annotations
+
+import errno
+
+from .cpuset import cpuset_mems_allowed
+from .cred import CAP_SYS_NICE, CAP_SYS_PTRACE, SUID_DUMP_USER, capable
+from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE
+from .list import ListHead, list_add_tail, list_empty
+from .memory import FOLL_DUMP, FOLL_GET, FollowPageError, follow_page, pte_read
+from .mempolicy import (
+    MPOL_MF_DISCONTIG_OK,
+    MPOL_MF_MOVE,
+    MPOL_MF_MOVE_ALL,
+    check_range,
+    get_nodes,
+    node_remap,
+)
+from .migrate import migrate_pages
+from .mm_inline import page_is_file_cache
+from .mmap import VM_EXEC, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, MmStruct, VmAreaStruct, find_vma, mmput
+from .mmzone import MAX_NUMNODES, NodeState, ZoneStatItem
+from .page import Page, page_mapcount, page_to_nid
+from .page_alloc import alloc_pages_exact_node
+from .pagemap import mapping_gfp_mask
+from .pgtable import pte_none, pte_present
+from .rwsem import down_read, up_read
+from .sched import TaskStruct, get_task_mm
+from .security import security_task_movememory
+from .swap import lru_cache_disable, lru_cache_enable, put_page
+from .syscalls import UserMoveArrays, sys_mbind, user_long_reader
+from .vmscan import isolate_lru_page
+
+__all__ = ["sys_mbind", "sys_migrate_pages", "sys_move_pages"]
+
+NUMA_NO_NODE = -1
+
+
+# --- kernel/ptrace.c ----------------------------------------------------------------------------
+
+def ptrace_may_access(current: TaskStruct, task: TaskStruct) -> bool:
+    """__ptrace_may_access(task, PTRACE_MODE_READ_REALCREDS): same thread
+    group; or the caller's real uid and gid equal all of the target's; or
+    CAP_SYS_PTRACE. Then a target that is not dumpable needs CAP_SYS_PTRACE."""
+    if task.tgid == current.tgid:
+        return True
+    cred, tcred = current.cred, task.cred
+    if not (((cred.uid == tcred.euid == tcred.suid == tcred.uid)
+            and (cred.gid == tcred.egid == tcred.sgid == tcred.gid))
+            or capable(current, CAP_SYS_PTRACE)):
+        return False
+    mm = task.mm
+    return not (mm is not None and mm.dumpable != SUID_DUMP_USER
+                and not capable(current, CAP_SYS_PTRACE))
+
+
+# --- mm/gup.c and include/linux/mempolicy.h ------------------------------------------------
+
+def vma_lookup(mm: MmStruct, addr: int) -> VmAreaStruct | None:
+    """The VMA that contains addr (find_vma also returns the next one above)."""
+    vma = find_vma(mm, addr)
+    return vma if vma is not None and vma.vm_start <= addr else None
+
+
+def vma_migratable(vma: VmAreaStruct) -> bool:
+    """6.1: VM_IO and VM_PFNMAP only (VM_RESERVED is gone, hugetlb migrates on
+    x86-64), and file mappings restricted below the policy zone."""
+    from .gfp import gfp_zone
+    from .mempolicy import policy_zone
+
+    if vma.vm_flags & (VM_IO | VM_PFNMAP):
+        return False
+    if vma.vm_file is not None:
+        mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
+        if gfp_zone(mapping_gfp_mask(mapping)) < policy_zone(vma.vm_mm.machine):
+            return False
+    return True
+
+
+def follow_page_61(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPageError | None:
+    """follow_page as 6.1 answers move_pages: with FOLL_DUMP, no pte in an
+    anonymous VMA is -EFAULT (no_page_table); a PROT_NONE pte is no page."""
+    mm = vma.vm_mm
+    pte = pte_read(mm, address)
+    if pte_none(pte):
+        if flags & FOLL_DUMP and (vma.vm_ops is None or vma.vm_ops.fault is None):
+            return FollowPageError(-errno.EFAULT)
+        return None
+    if pte_present(pte) and not vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC):
+        return None  # pte_protnone: follow_page_pte goes to no_page
+    return follow_page(vma, address, flags)
+
+
+# --- mm/migrate.c: move_pages(2) ------------------------------------------------------------
+
+def alloc_migration_target(page: Page, private: object, result: object) -> Page | None:
+    """The target page on exactly ``private``'s node (GFP_HIGHUSER_MOVABLE |
+    __GFP_THISNODE); 6.1 has no result pointer, so no status is written."""
+    assert isinstance(private, int)
+    return alloc_pages_exact_node(page.zone.machine, private,
+                                  GFP_HIGHUSER_MOVABLE | _GFP_THISNODE, 0)
+
+
+def store_status(user: UserMoveArrays, start: int, value: int, nr: int) -> int:
+    for i in range(start, start + nr):
+        if not user.put_status(i, value):
+            return -errno.EFAULT
+    return 0
+
+
+def do_move_pages_to_node(mm: MmStruct, pagelist: ListHead, node: int) -> int:
+    # migrate_pages puts back what it could not move (6.1's caller does it).
+    return migrate_pages(pagelist, alloc_migration_target, node, 0)
+
+
+def add_page_for_migration(mm: MmStruct, addr: int, node: int, pagelist: ListHead,
+                           migrate_all: bool) -> int:
+    """Look up, check and isolate one page. Returns an errno, 0 (already on
+    the node) or 1 (queued)."""
+    down_read(mm.mmap_sem)
+    try:
+        err = -errno.EFAULT
+        vma = vma_lookup(mm, addr)
+        if vma is None or not vma_migratable(vma):
+            return err
+        # FOLL_DUMP to ignore special (like zero) pages
+        page = follow_page_61(vma, addr, FOLL_GET | FOLL_DUMP)
+        if isinstance(page, FollowPageError):
+            return page.errno
+        if page is None:
+            return -errno.ENOENT
+        err = 0
+        if page_to_nid(page) == node:
+            return _put(page, err)
+        err = -errno.EACCES
+        if page_mapcount(page) > 1 and not migrate_all:
+            return _put(page, err)
+        err = isolate_lru_page(page)
+        if err:
+            return _put(page, err)
+        err = 1
+        list_add_tail(page, pagelist)
+        page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
+        # Either remove the duplicate refcount from isolate_lru_page() or
+        # drop the page ref if it was not isolated.
+        return _put(page, err)
+    finally:
+        up_read(mm.mmap_sem)
+
+
+def _put(page: Page, err: int) -> int:
+    put_page(page)
+    return err
+
+
+def move_pages_and_store_status(mm: MmStruct, node: int, pagelist: ListHead,
+                                user: UserMoveArrays, start: int, i: int, nr_pages: int) -> int:
+    if list_empty(pagelist):
+        return 0
+    err = do_move_pages_to_node(mm, pagelist, node)
+    if err:
+        # A positive err counts the pages that failed; the call ends here and
+        # also counts the entries not yet attempted.
+        if err > 0:
+            err += nr_pages - i
+        return err
+    return store_status(user, start, node, i - start)
+
+
+def do_pages_move(mm: MmStruct, task_nodes: frozenset[int], nr_pages: int,
+                  user: UserMoveArrays, flags: int) -> int:
+    """Migrate an array of page addresses onto an array of nodes, in runs
+    of consecutive entries for the same node."""
+    lru_cache_disable(mm.machine)
+    try:
+        return _do_pages_move(mm, task_nodes, nr_pages, user, flags, ListHead(mm.machine))
+    finally:
+        lru_cache_enable(mm.machine)
+
+
+def _do_pages_move(mm: MmStruct, task_nodes: frozenset[int], nr_pages: int,
+                   user: UserMoveArrays, flags: int, pagelist: ListHead) -> int:
+    machine = mm.machine
+    current_node = NUMA_NO_NODE
+    start = i = 0
+    err = 0
+    while i < nr_pages:
+        err = -errno.EFAULT
+        p = user.get_page_ptr(i)
+        node = user.get_node(i) if p is not None else None
+        if p is None or node is None:
+            break  # out_flush
+        err = -errno.ENODEV
+        if node < 0 or node >= MAX_NUMNODES or not machine.node_state(node,
+                                                                      NodeState.N_HIGH_MEMORY):
+            break
+        err = -errno.EACCES
+        if node not in task_nodes:
+            break
+        if current_node == NUMA_NO_NODE:
+            current_node, start = node, i
+        elif node != current_node:
+            err = move_pages_and_store_status(mm, current_node, pagelist, user, start, i,
+                                              nr_pages)
+            if err:
+                return err
+            start, current_node = i, node
+        # Errors in the page lookup or isolation are not fatal: they go to status.
+        err = add_page_for_migration(mm, p, current_node, pagelist,
+                                     bool(flags & MPOL_MF_MOVE_ALL))
+        if err > 0:
+            i += 1
+            continue  # queued
+        # The move_pages() man page has no -EEXIST: use -EFAULT instead.
+        if err == -errno.EEXIST:
+            err = -errno.EFAULT
+        # Already on the target node (0): store the node, otherwise the error.
+        err = store_status(user, i, err or current_node, 1)
+        if err:
+            break
+        err = move_pages_and_store_status(mm, current_node, pagelist, user, start, i, nr_pages)
+        if err:
+            return err - 1 if err > 0 else err  # we have accounted for page i
+        current_node = NUMA_NO_NODE
+        i += 1
+    # out_flush: make sure we do not overwrite the existing error
+    err1 = move_pages_and_store_status(mm, current_node, pagelist, user, start, i, nr_pages)
+    return err1 if err >= 0 else err
+
+
+def do_pages_stat_array(mm: MmStruct, pages: list[int]) -> list[int]:
+    status = []
+    down_read(mm.mmap_sem)
+    try:
+        for addr in pages:
+            err = -errno.EFAULT
+            vma = vma_lookup(mm, addr)
+            if vma is not None:
+                page = follow_page_61(vma, addr, FOLL_DUMP | FOLL_GET)
+                if isinstance(page, FollowPageError):
+                    err = page.errno
+                elif page is None:
+                    err = -errno.ENOENT
+                else:
+                    err = page_to_nid(page)
+                    put_page(page)
+            status.append(err)
+    finally:
+        up_read(mm.mmap_sem)
+    return status
+
+
+def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserMoveArrays) -> int:
+    """Chunks of 16 entries, as 2.6.35."""
+    start = 0
+    while nr_pages:
+        chunk_nr = min(nr_pages, 16)
+        chunk_pages = user.copy_page_ptrs(start, chunk_nr)
+        if chunk_pages is None:
+            break
+        if not user.copy_statuses(start, do_pages_stat_array(mm, chunk_pages)):
+            break
+        start += chunk_nr
+        nr_pages -= chunk_nr
+    return -errno.EFAULT if nr_pages else 0
+
+
+def find_mm_struct(current: TaskStruct, pid: int) -> tuple[MmStruct | int, frozenset[int]]:
+    """The target's mm and cpuset nodes, or an errno. pid 0 needs no check."""
+    if not pid:
+        mm = get_task_mm(current)  # mmget
+        assert mm is not None, "system calls come from user processes"
+        return mm, cpuset_mems_allowed(current)
+    machine = current.cpuset.machine
+    task = machine.pid_table.find_task_by_vpid(pid)
+    if task is None:
+        return -errno.ESRCH, frozenset()
+    if not ptrace_may_access(current, task):
+        return -errno.EPERM, frozenset()
+    err = security_task_movememory(machine, task)
+    if err:
+        return err, frozenset()
+    mem_nodes = cpuset_mems_allowed(task)
+    mm = get_task_mm(task)
+    return (mm if mm is not None else -errno.EINVAL), mem_nodes
+
+
+def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nodes: int,
+                   status: int, flags: int) -> int:
+    """kernel_move_pages."""
+    # Check flags
+    if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+        return -errno.EINVAL
+    if flags & MPOL_MF_MOVE_ALL and not capable(current, CAP_SYS_NICE):
+        return -errno.EPERM
+    mm, task_nodes = find_mm_struct(current, pid)
+    if isinstance(mm, int):
+        return mm
+    assert current.mm is not None
+    user = UserMoveArrays(current.mm, pages, nodes, status)
+    try:
+        if nodes:
+            return do_pages_move(mm, task_nodes, nr_pages, user, flags)
+        return do_pages_stat(mm, nr_pages, user)
+    finally:
+        mmput(mm)
+
+
+# --- mm/mempolicy.c: migrate_pages(2) ----------------------------------------------------------
+
+def migrate_to_node(mm: MmStruct, source: int, dest: int, flags: int) -> int:
+    """Isolate every page of the mm on ``source`` and move it to exactly ``dest``."""
+    from .mmap import TASK_SIZE
+
+    pagelist = ListHead(mm.machine)
+    check_range(mm, mm.mmap[0].vm_start if mm.mmap else 0, TASK_SIZE, frozenset({source}),
+                flags | MPOL_MF_DISCONTIG_OK, pagelist)
+    err = 0
+    if not list_empty(pagelist):
+        err = migrate_pages(pagelist, alloc_migration_target, dest, 0)
+    return err
+
+
+def do_migrate_pages(mm: MmStruct, from_nodes: frozenset[int], to_nodes: frozenset[int],
+                     flags: int) -> int:
+    """As 2.6.35, but when the masks differ in weight a source node that is
+    also a destination is skipped ([0-7] -> [3,4,5] moves only 0,1,2,6,7)."""
+    busy = err = 0
+    lru_cache_disable(mm.machine)
+    down_read(mm.mmap_sem)
+    try:
+        tmp = set(from_nodes)
+        while tmp:
+            source, dest = NUMA_NO_NODE, 0
+            for s in sorted(tmp):
+                if len(from_nodes) != len(to_nodes) and s in to_nodes:
+                    continue
+                d = node_remap(s, from_nodes, to_nodes)
+                if s == d:
+                    continue
+                source, dest = s, d  # Node moved. Memory migration needed
+                if dest not in tmp:  # dest not in remaining from nodes?
+                    break
+            if source == NUMA_NO_NODE:
+                break
+            tmp.discard(source)
+            err = migrate_to_node(mm, source, dest, flags)
+            if err > 0:
+                busy += err
+            if err < 0:
+                break
+    finally:
+        up_read(mm.mmap_sem)
+        lru_cache_enable(mm.machine)
+    return err if err < 0 else busy
+
+
+def sys_migrate_pages(current: TaskStruct, pid: int, maxnode: int, old_nodes: int,
+                      new_nodes: int) -> int:
+    """kernel_migrate_pages."""
+    assert current.mm is not None
+    err, old = get_nodes(user_long_reader(current.mm, old_nodes), maxnode)
+    if err:
+        return err
+    err, new = get_nodes(user_long_reader(current.mm, new_nodes), maxnode)
+    if err:
+        return err
+    machine = current.cpuset.machine
+    task = machine.pid_table.find_task_by_vpid(pid) if pid else current
+    if task is None:
+        return -errno.ESRCH
+    if not ptrace_may_access(current, task):
+        return -errno.EPERM
+    # Is the user allowed to access the target nodes?
+    if not new <= cpuset_mems_allowed(task) and not capable(current, CAP_SYS_NICE):
+        return -errno.EPERM
+    new = new & cpuset_mems_allowed(current)
+    if not new:
+        return -errno.EINVAL
+    err = security_task_movememory(machine, task)
+    if err:
+        return err
+    mm = get_task_mm(task)
+    if mm is None:
+        return -errno.EINVAL
+    try:
+        return do_migrate_pages(mm, old, new,
+                                MPOL_MF_MOVE_ALL if capable(current, CAP_SYS_NICE)
+                                else MPOL_MF_MOVE)
+    finally:
+        mmput(mm)

@@ -1,0 +1,75 @@
+"""Kernel profiles: which kernel's user-visible behaviour the model reproduces.
+
+Everything that differs between the profiles is listed here, in one place:
+the system-call entry points (each profile's own, in ``pagemig.mm``) and the
+few switches read inside code both kernels share (kernel-spec.md section 8
+gives the commit of each change). The default profile is 2.6.35, the seed.
+
+>>> from pagemig import Machine
+>>> Machine(nodes=2, profile="6.1").kernel.name
+'6.1'
+>>> sorted(PROFILES)
+['2.6.35', '6.1']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .mm.sched import TaskStruct
+
+SysMovePages = Callable[["TaskStruct", int, int, int, int, int, int], int]
+SysMigratePages = Callable[["TaskStruct", int, int, int, int], int]
+SysMbind = Callable[["TaskStruct", int, int, int, int, int, int], int]
+
+
+@dataclass(frozen=True)
+class KernelProfile:
+    name: str
+    # move_pages(2), migrate_pages(2), mbind(2) with user pointers.
+    sys_move_pages: SysMovePages
+    sys_migrate_pages: SysMigratePages
+    sys_mbind: SysMbind
+    # unmap_and_move: KSM pages migrate like other anonymous pages (3.9);
+    # 2.6.35 moves them only for memory offlining.
+    ksm_pages_migrate: bool
+    # try_to_unmap(TTU_MIGRATION) of a mapped swap-cache page installs a
+    # migration entry and the page is mapped again afterwards (4.x); 2.6.35
+    # installs its swap entry, so the page is not present after a move.
+    swapcache_gets_migration_entries: bool
+    # Charging the new page to the memory cgroup can fail with -ENOMEM
+    # (2.6.35); since 3.17 the charge is transferred and cannot fail.
+    memcg_migration_charge_can_fail: bool
+
+
+def _profile_2_6_35() -> KernelProfile:
+    from .mm import syscalls
+
+    return KernelProfile("2.6.35", syscalls.sys_move_pages, syscalls.sys_migrate_pages,
+                         syscalls.sys_mbind, ksm_pages_migrate=False,
+                         swapcache_gets_migration_entries=False,
+                         memcg_migration_charge_can_fail=True)
+
+
+def _profile_6_1() -> KernelProfile:
+    from .mm import linux61
+
+    return KernelProfile("6.1", linux61.sys_move_pages, linux61.sys_migrate_pages,
+                         linux61.sys_mbind, ksm_pages_migrate=True,
+                         swapcache_gets_migration_entries=True,
+                         memcg_migration_charge_can_fail=False)
+
+
+PROFILES: dict[str, Callable[[], KernelProfile]] = {
+    "2.6.35": _profile_2_6_35,
+    "6.1": _profile_6_1,
+}
+
+
+def kernel_profile(name: str) -> KernelProfile:
+    if not isinstance(name, str) or name not in PROFILES:
+        raise ValueError(f"unknown kernel profile {name!r} (known: {', '.join(PROFILES)})")
+    return PROFILES[name]()
