@@ -36,3 +36,15 @@ def test_errors_are_one_clear_line(argv: list[str], message: str,
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["frobnicate"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_demo_output_matches_its_golden_file(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain-text demo (no terminal: no colour) is pinned; regenerate it
+    deliberately with PAGEMIG_UPDATE_GOLDEN=1 when the narration changes."""
+    from tests.golden import assert_golden
+
+    monkeypatch.setenv("COLUMNS", "100")  # rich's width when not on a terminal
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    assert main(["demo"]) == 0
+    assert_golden("demo.txt", capsys.readouterr().out)

@@ -200,7 +200,7 @@ class ModelRun:
         gid = step.opts.get("gid")
         proc = self.m.spawn(values.parse_int(step.opts.get("uid", "0")),
                             values.parse_int(step.opts.get("cpu", "0")),
-                            gid=None if gid is None else values.parse_int(gid))
+                            gid=None if gid is None else values.parse_int(gid), comm=name)
         self.states[name] = ProcessState(proc)
         self.current = name
 
