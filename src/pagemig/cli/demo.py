@@ -78,6 +78,9 @@ def demo(
     shm = p.mmap(PAGE_SIZE, shared=True)
     p.write(shm, b"shared memory")
     child = p.fork()
+    # fork does not copy the ptes of shared mappings: the child maps the
+    # shmem page once it touches it.
+    child.read(shm, 6)
     p.write(anon, b"parent's own copy")
     f = m.create_file("/data/log", size=2 * PAGE_SIZE, fs="ext2", data=b"on disk")
     file_map = p.mmap(2 * PAGE_SIZE, file=f, shared=True)

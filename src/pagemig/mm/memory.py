@@ -517,6 +517,13 @@ def copy_one_pte(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct, addr: in
 
 
 def copy_page_range(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct) -> int:
+    from .mmap import VM_HUGETLB, VM_NONLINEAR, VM_PFNMAP
+
+    # Don't copy ptes where a page fault will fill them correctly: shared
+    # mappings and private ones never written (no anon_vma) fault in again.
+    # (VM_INSERTPAGE, the fourth exception, is not modelled.)
+    if not vma.vm_flags & (VM_HUGETLB | VM_NONLINEAR | VM_PFNMAP) and vma.anon_vma is None:
+        return 0
     start_vpn = vma.vm_start >> PAGE_SHIFT
     end_vpn = vma.vm_end >> PAGE_SHIFT
     for vpn in sorted(v for v in src_mm.ptes if start_vpn <= v < end_vpn):
