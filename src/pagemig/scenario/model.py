@@ -414,7 +414,7 @@ class ModelRun:
             if "watch" in step.opts:
                 viewer = target or state
                 refs = self._pages(step, step.opts["watch"], viewer)
-                record["nodes"] = [viewer.proc.node_of(r.addr) for r in refs]
+                record["nodes"] = self._placement(viewer, [r.addr for r in refs])
 
     def do_mbind(self, step: Step, record: Record) -> None:
         state = self._actor(step)
@@ -422,19 +422,19 @@ class ModelRun:
         addrs = [r.addr for r in refs]
         if addrs != list(range(addrs[0], addrs[0] + PAGE_SIZE * len(addrs), PAGE_SIZE)):
             raise step.error("mbind needs one contiguous range of pages")
-        mode = _mode(step)
+        mode = _mode(step, 1)
         nodes = _parse(step, values.parse_nodes, step.args[2])
         flags = _parse(step, values.parse_flags, step.args[3]) if len(step.args) > 3 else 0
         try:
             record["ret"] = 0
             state.proc.mbind(addrs[0], PAGE_SIZE * len(addrs), mode, nodes, flags)
         finally:
-            record["nodes"] = [state.proc.node_of(a) for a in addrs]
+            record["nodes"] = self._placement(state, addrs)
 
     def do_where(self, step: Step, record: Record) -> None:
         state = self._actor(step)
-        record["nodes"] = [state.proc.node_of(r.addr)
-                           for r in self._pages(step, step.args[0], state)]
+        record["nodes"] = self._placement(
+            state, [r.addr for r in self._pages(step, step.args[0], state)])
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -455,11 +455,21 @@ class ModelRun:
             result = getattr(err, "result", MovePagesResult([None] * len(addrs)))
             self._note_result(step, record, result)
             raise
+        finally:
+            if nodes is not None:
+                # The runners query the target pid: no such process, no placement.
+                record["nodes"] = (self._placement(target or state, addrs)
+                                   if pid == 0 or target is not None else [None] * len(addrs))
         record["ret"] = result.ret
         self._note_result(step, record, result)
-        if nodes is not None:
-            viewer = target or state
-            record["nodes"] = [viewer.proc.node_of(a) for a in addrs]
+
+    def _placement(self, viewer: ProcessState, addrs: list[int]) -> list[int | None]:
+        """Where each page is, as the viewer's own move_pages query says (as
+        the real-kernel runners measure it): None where the query gives an error."""
+        if not viewer.proc.alive:
+            return [None] * len(addrs)
+        status = viewer.proc.move_pages(0, addrs).status
+        return [s if s is not None and s >= 0 else None for s in status]
 
     def _note_result(self, step: Step, record: Record, result: MovePagesResult) -> None:
         record["status"] = list(result.status)
@@ -567,8 +577,8 @@ def _parse(step: Step, parser: Callable[[str], T], text: str) -> T:
         raise step.error(f"bad value {text!r}: {err}") from None
 
 
-def _mode(step: Step) -> int:
-    return _parse(step, values.parse_mode, step.args[0])
+def _mode(step: Step, index: int = 0) -> int:
+    return _parse(step, values.parse_mode, step.args[index])
 
 
 def _node_index(machine: Machine, step: Step) -> int:

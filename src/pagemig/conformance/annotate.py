@@ -1,0 +1,93 @@
+"""Write a real kernel's answers into a scenario file as `=>` expectations.
+
+The expectation language is docs/scenarios.md's. Only what a step is about
+is written: ret (or errno) and status for move_pages and query, plus where
+the pages went after move, mbind and `where`; ret for migrate_pages and
+ksm_merge; data for `check`; signal for a faulting access; errno for any
+other step that failed.
+"""
+
+from __future__ import annotations
+
+import errno as errno_module
+from collections.abc import Sequence
+
+from .records import Record
+
+RUN = 3
+"""Runs of at least this many equal status items are written ITEM*N."""
+
+WITH_RET = frozenset({"move", "query", "migrate", "ksm_merge"})
+WITH_NODES = frozenset({"move", "mbind", "where", "migrate"})
+
+
+def status_item(value: int | None) -> str:
+    """A status entry: a node id, an errno name, or `unwritten`."""
+    if value is None:
+        return "unwritten"
+    if value >= 0:
+        return str(value)
+    return errno_module.errorcode.get(-value, str(value))
+
+
+def status_list(status: Sequence[int | None]) -> str:
+    items = [status_item(v) for v in status]
+    out: list[str] = []
+    i = 0
+    while i < len(items):
+        j = i
+        while j < len(items) and items[j] == items[i]:
+            j += 1
+        out += [f"{items[i]}*{j - i}"] if j - i >= RUN else items[i:j]
+        i = j
+    return ",".join(out)
+
+
+def nodes_expectation(nodes: Sequence[int | None]) -> str:
+    """node=N when every page is on N, else nodes=LIST (`-`: not present)."""
+    if nodes and nodes[0] is not None and all(n == nodes[0] for n in nodes):
+        return f"node={nodes[0]}"
+    return "nodes=" + ",".join("-" if n is None else str(n) for n in nodes)
+
+
+def expectation(rec: Record) -> str:
+    """The expectation words of a step record ('' when there is nothing to say)."""
+    op = rec["op"]
+    words = []
+    if rec.get("signal"):
+        words.append(f"signal={rec['signal']}")
+    if rec["errno"] is not None:
+        words.append(f"errno={rec['errno']}")
+    elif op in WITH_RET and rec["ret"] is not None:
+        words.append(f"ret={rec['ret']}")
+    if op in ("move", "query") and rec["status"] is not None:
+        words.append(f"status={status_list(rec['status'])}")
+    if op in WITH_NODES and rec["nodes"]:
+        words.append(nodes_expectation(rec["nodes"]))
+    if rec.get("data"):
+        words.append(f"data={rec['data']}")
+    return " ".join(words)
+
+
+def annotate_line(line: str, expect: str) -> str:
+    """The line with its expectation replaced; its comment is kept."""
+    body, hash_, comment = line.partition("#")
+    command = body.split("=>", 1)[0].rstrip()
+    if not expect:
+        new = command
+    else:
+        new = f"{command} => {expect}"
+    if hash_:
+        new = f"{new}  #{comment.rstrip()}" if command else f"#{comment.rstrip()}"
+    return new
+
+
+def annotate(text: str, records: Sequence[Record]) -> str:
+    """The scenario text with every step's expectation set from its record."""
+    by_line = {rec["line"]: rec for rec in records if rec.get("op") not in ("error", None)}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        rec = by_line.get(i + 1)
+        if rec is not None:
+            lines[i] = annotate_line(line, expectation(rec))
+    return "\n".join(lines) + "\n"
