@@ -117,12 +117,13 @@ def test_ksm_pages_are_shared_in_61_and_move_with_move_all() -> None:
         ksm_merge => ret=1
         p: move self a:0 1 MOVE => status={move}
         p: move self a:0 1 MOVE_ALL => status={move_all}
-        c: where a:0 => node={node}
+        c: where a:0 => nodes={node}
         c: check a:0
         check
     """
     run61(text.format(move="EACCES", move_all="1", node=1))
-    run61(text.format(move="ENOENT", move_all="ENOENT", node=0), "2.6.35")
+    # 2.6.35 reports a KSM page as not present (-ENOENT), even to a query.
+    run61(text.format(move="ENOENT", move_all="ENOENT", node="-"), "2.6.35")
 
 
 @pytest.mark.parametrize(("profile", "expect"), [("6.1", "errno=EPERM"), ("2.6.35", "status=1")])
