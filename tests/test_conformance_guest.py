@@ -49,7 +49,7 @@ STREAM = """\
 PAGEMIG-BEGIN uptime=3.10\r
 {"op":"env","release":"6.1.0-56-amd64","online":"0-1","has_memory":"0-1","has_cpu":"0-1"}\r
 {"op":"begin","file":"/scn/00.scn"}
-{"line":1,"cmd":"machine nodes=2","op":"machine","ret":0,"errno":null,"status":null,"nodes":null}
+{"line":1,"cmd":"machine nodes=2","op":"machine","ret":null,"errno":null,"status":null,"nodes":null}
 [   4.2] a kernel message that strayed here
 {"line":5,"cmd":"p: move self a:* 1","op":"move","ret":0,"errno":null,"status":[-13,1],"nodes":[0,1]}
 {"op":"end","file":"/scn/00.scn","exit":0,"signal":0}
@@ -255,6 +255,9 @@ def test_runner_parses_every_suite_file(runner: Path) -> None:
     ("spawn p\np: map a anon 2\np: move self a:* 0,1,0\n", "bad.scn:3: move: NODES is one node"),
     ("spawn p cpu=3\n", "bad.scn:1: cpu=3: the machine has cpus 0-1"),
     ("spawn p\nmachine nodes=1\n", "bad.scn:2: machine must be the first command"),
+    ("memcg m limit=4\n", "bad.scn:1: memcg runs on the model only"),
+    ("spawn p\np: map a anon 1\np: check a:0 const=3\n", "bad.scn:3: unknown option const="),
+    ("where unmapped\n", "bad.scn:1: where needs a process"),
 ])
 def test_runner_lint_names_file_and_line(runner: Path, tmp_path: Path, text: str, message: str) -> None:
     proc = _lint(runner, tmp_path, text)
@@ -264,7 +267,8 @@ def test_runner_lint_names_file_and_line(runner: Path, tmp_path: Path, text: str
 
 @needs_gcc
 def test_runner_lint_ignores_expectations_and_comments(runner: Path, tmp_path: Path) -> None:
-    proc = _lint(runner, tmp_path, "# x\nspawn p uid=1000  # y\np: map a anon 1 => ret=0 # z\n")
+    proc = _lint(runner, tmp_path, "# x\nspawn p uid=1000  # y\np: map a anon 1 => errno=ok # z\n"
+                 "p: write a:0 const=7\nwhere a:0\np: migrate self 0 1 watch=a:0 => ret=0\n")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -287,10 +291,18 @@ def test_status_list_names_errors_and_compresses_runs() -> None:
 def test_expectation_of_a_move_and_a_failure() -> None:
     move = step_record(5, "p: move self a:* 1", "move", 0, None, [-13, 1], [0, 1])
     assert expectation(move) == "ret=0 status=EACCES,1 nodes=0,1"
-    failed = step_record(6, "p: migrate self 0 2", "migrate", -1, "EPERM")
+    failed = step_record(6, "p: migrate self 0 2", "migrate", None, "EPERM")
     assert expectation(failed) == "errno=EPERM"
-    where = step_record(7, "where a:*", "where", nodes=[1, 1])
+    where = step_record(7, "p: where a:*", "where", nodes=[1, 1])
     assert expectation(where) == "node=1"
+    mbind = step_record(8, "p: mbind a:* bind 1 MOVE", "mbind", 0, nodes=[1, None])
+    assert expectation(mbind) == "nodes=1,-"
+
+
+def test_expectation_of_check_and_faults() -> None:
+    assert expectation(step_record(3, "p: check a:*", "check", data="ok")) == "data=ok"
+    fault = step_record(4, "p: touch a:0", "touch", signal="SIGSEGV")
+    assert expectation(fault) == "signal=SIGSEGV"
 
 
 def test_annotate_replaces_expectations_and_keeps_comments() -> None:
@@ -298,6 +310,13 @@ def test_annotate_replaces_expectations_and_keeps_comments() -> None:
     recs = [step_record(1, "spawn p", "spawn"),
             step_record(2, "p: move self a:0 1", "move", 0, None, [1], [1])]
     assert annotate(text, recs) == "spawn p\np: move self a:0 1 => ret=0 status=1 node=1  # why\n"
+
+
+def test_suite_parses_in_the_scenario_language() -> None:
+    from pagemig.scenario.syntax import parse_file
+
+    for path in SUITE:
+        assert parse_file(path)
 
 
 def test_suite_size_and_shape() -> None:

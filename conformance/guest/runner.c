@@ -1869,8 +1869,9 @@ static int ksm_set(const char *name, const char *value)
 	return write_text(path, value);
 }
 
-/* Run ksmd until full_scans has advanced `scans` times; 0 or -errno. */
-static int ksm_scan(int scans)
+/* Run ksmd until full_scans has advanced `scans` times, at most limit_ms;
+ * 0 or -errno. */
+static int ksm_scan(int scans, int limit_ms)
 {
 	long start = ksm_long("full_scans");
 	int rc = ksm_set("pages_to_scan", "10000");
@@ -1879,7 +1880,7 @@ static int ksm_scan(int scans)
 	if (!rc)
 		rc = ksm_set("run", "1");
 	for (int ms = 0; !rc && ksm_long("full_scans") < start + scans; ms += 5) {
-		if (ms > STEP_TIMEOUT_MS / 2)
+		if (ms > limit_ms)
 			rc = -ETIMEDOUT;
 		usleep(5000);
 	}
@@ -1904,7 +1905,7 @@ static void do_ksm_merge(void)
 	}
 	ksm_saved = 1;
 	long sharing = ksm_long("pages_sharing");
-	int rc = ksm_scan(3);
+	int rc = ksm_scan(3, STEP_TIMEOUT_MS / 2);
 	if (rc) {
 		errno = -rc;
 		set_err(-1);
@@ -2120,10 +2121,11 @@ static void cleanup(void)
 		}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
-	/* ksmd drops the exited processes' KSM pages on its next scan: do it
-	 * now, or the next file's pages_sharing would count them. */
+	/* ksmd drops the exited processes' KSM pages when its scan reaches
+	 * them: let it run, or the next file's pages_sharing would count them.
+	 * With no mergeable process left full_scans stops, hence the limit. */
 	if (ksm_saved)
-		ksm_scan(2);
+		ksm_scan(2, 500);
 	for (int i = 2; i >= 0 && ksm_saved; i--)
 		ksm_set(ksm_knobs[i], ksm_old[i]);   /* run last */
 	remove_cpusets();
