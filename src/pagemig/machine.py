@@ -198,18 +198,23 @@ class Machine:
                 return page
         return self._materialise(pfn)
 
+    def pfn_to_page_in(self, pfn: int, zone: Zone) -> Page:
+        """pfn_to_page for a frame the caller knows lies in ``zone`` (the allocator)."""
+        section = self.mem_section.get(pfn >> PFN_SECTION_SHIFT)
+        if section is None:
+            section = self.mem_section[pfn >> PFN_SECTION_SHIFT] = [None] * PAGES_PER_SECTION
+        page = section[pfn & _SECTION_MASK]
+        if page is None:
+            page = section[pfn & _SECTION_MASK] = Page(pfn, zone)
+        return page
+
     def _materialise(self, pfn: int) -> Page:
         if not self.pfn_valid(pfn):
             raise ValueError(f"pfn {pfn:#x} is beyond the machine's memory (max_pfn {self.max_pfn:#x})")
         node = self.nodes[bisect.bisect_right(self._node_starts, pfn) - 1]
         while node.node_spanned_pages == 0 or pfn >= node.node_end_pfn:
             node = self.nodes[node.node_id + 1]  # skip memoryless nodes sharing a start pfn
-        page = Page(pfn, node.zone_for_pfn(pfn))
-        section = self.mem_section.get(pfn >> PFN_SECTION_SHIFT)
-        if section is None:
-            section = self.mem_section[pfn >> PFN_SECTION_SHIFT] = [None] * PAGES_PER_SECTION
-        section[pfn & _SECTION_MASK] = page
-        return page
+        return self.pfn_to_page_in(pfn, node.zone_for_pfn(pfn))
 
     def materialised_pages(self) -> Iterator[Page]:
         for nr in sorted(self.mem_section):
@@ -219,7 +224,10 @@ class Machine:
 
     def cpuset_zone_allowed(self, zone: Zone, gfp_mask: int) -> bool:
         """cpuset_zone_allowed_softwall/hardwall for the current task."""
-        return cpuset_zone_allowed(self.current, zone.node_id, gfp_mask)
+        current = self.current
+        if current is None or zone.node_id in current.mems_allowed:
+            return True  # the fast path of cpuset_zone_allowed
+        return cpuset_zone_allowed(current, zone.node_id, gfp_mask)
 
     # --- I/O completion --------------------------------------------------------------------
 

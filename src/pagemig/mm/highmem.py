@@ -54,6 +54,14 @@ class PageArena:
             return _ZERO_PAGE_BYTES
         return chunk[off:off + PAGE_SIZE]
 
+    def view(self, pfn: int) -> memoryview | None:
+        """The bytes of one frame as a writable memoryview, or None if never written."""
+        chunk_nr, base = self._locate(pfn)
+        chunk = self.chunks.get(chunk_nr)
+        if chunk is None:
+            return None
+        return memoryview(chunk)[base:base + PAGE_SIZE]  # type: ignore[arg-type]
+
     def materialised(self, pfn: int) -> bool:
         return self._locate(pfn)[0] in self.chunks
 
@@ -68,24 +76,29 @@ def _arena(page: Page) -> PageArena:
 
 def page_bytes(page: Page) -> Bytes:
     """Read-only view of the page's contents (kmap for reading)."""
-    return _arena(page).peek(page.pfn)
+    return page.zone.zone_pgdat.arena.peek(page.pfn)
 
 
 def kmap(page: Page) -> Bytes:
     """Writable view of the page's contents."""
-    return _arena(page).frame(page.pfn)
+    return page.zone.zone_pgdat.arena.frame(page.pfn)
 
 
 def clear_highpage(page: Page) -> None:
-    arena = _arena(page)
-    if arena.materialised(page.pfn):
-        arena.frame(page.pfn)[:] = 0
+    arena = page.zone.zone_pgdat.arena
+    chunk_nr, off = arena._locate(page.pfn)
+    chunk = arena.chunks.get(chunk_nr)
+    if chunk is not None:
+        chunk[off:off + PAGE_SIZE] = 0
 
 
 def copy_highpage(to: Page, from_: Page) -> None:
-    """Copy one frame's bytes to another (may cross nodes)."""
-    src_arena = _arena(from_)
-    if not src_arena.materialised(from_.pfn):
+    """Copy one frame's bytes to another (may cross nodes): one memcpy
+    between the numpy chunks."""
+    src_arena = from_.zone.zone_pgdat.arena
+    src_nr, src_off = src_arena._locate(from_.pfn)
+    src = src_arena.chunks.get(src_nr)
+    if src is None:
         clear_highpage(to)
         return
-    kmap(to)[:] = src_arena.peek(from_.pfn)
+    to.zone.zone_pgdat.arena.frame(to.pfn)[:] = src[src_off:src_off + PAGE_SIZE]

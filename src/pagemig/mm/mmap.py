@@ -167,6 +167,10 @@ class MmStruct:
         # migration entry is zapped; check() adds it to its recount.
         self.rss_leaked = [0] * NR_MM_COUNTERS
         self.migration_rss: dict[int, int] = {}  # vpn -> counter a migration entry holds
+        # The model's TLB for get_user/put_user (uaccess.py): vpn -> (pte after
+        # the access, the frame's bytes); an entry is used only while the pte
+        # is unchanged, when the MMU's access would change nothing.
+        self.uaccess_tlb: dict[int, tuple[int, memoryview]] = {}
 
     def __repr__(self) -> str:
         return f"<mm {len(self.mmap)} vmas rss={self.rss}>"

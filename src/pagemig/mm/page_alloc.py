@@ -99,15 +99,16 @@ def zone_watermark_ok(zone: Zone, order: int, mark: int, classzone_idx: int,
 
 def zone_statistics(machine: Machine, preferred_zone: Zone, z: Zone) -> None:
     """NUMA hit/miss/foreign/local/other, as numastat reports them."""
+    vm_stat = z.vm_stat
     if z.node_id == preferred_zone.node_id:
-        z.vm_stat[NUMA_HIT] += 1
+        vm_stat[NUMA_HIT] += 1
     else:
-        z.vm_stat[NUMA_MISS] += 1
+        vm_stat[NUMA_MISS] += 1
         preferred_zone.vm_stat[NUMA_FOREIGN] += 1
-    if z.node_id == machine.numa_node_id():
-        z.vm_stat[NUMA_LOCAL] += 1
+    if z.node_id == machine.cpu_to_node[machine.current_cpu]:  # numa_node_id()
+        vm_stat[NUMA_LOCAL] += 1
     else:
-        z.vm_stat[NUMA_OTHER] += 1
+        vm_stat[NUMA_OTHER] += 1
 
 
 def _rmqueue(zone: Zone) -> Page | None:
@@ -117,7 +118,7 @@ def _rmqueue(zone: Zone) -> Page | None:
     if zone.free_list:
         page = zone.free_list.pop()
     elif zone.next_fresh_pfn < zone.zone_start_pfn + zone.spanned_pages:
-        page = zone.machine.pfn_to_page(zone.next_fresh_pfn)
+        page = zone.machine.pfn_to_page_in(zone.next_fresh_pfn, zone)
         zone.next_fresh_pfn += 1
     else:
         return None
@@ -194,12 +195,15 @@ def _alloc_pages_nodemask(machine: Machine, gfp_mask: int, order: int, zonelist:
     if order != 0:
         raise ValueError("only order-0 allocations are modelled (compound pages come later)")
     high_zoneidx = gfp_zone(gfp_mask)
-    candidates = [z for z in zonelist if z.zone_idx <= high_zoneidx
-                  and (nodemask is None or z.node_id in nodemask)]
-    if not candidates:
+    # first_zones_zonelist: the preferred zone is the first usable one.
+    for preferred_zone in zonelist:
+        if preferred_zone.zone_idx <= high_zoneidx and (nodemask is None
+                                                        or preferred_zone.node_id in nodemask):
+            break
+    else:
         return None
-    preferred_zone = candidates[0]
-    if machine.should_fail("alloc_page", node=preferred_zone.node_id, gfp=gfp_mask, order=order):
+    if machine.faults.rules and machine.should_fail("alloc_page", node=preferred_zone.node_id,
+                                                    gfp=gfp_mask, order=order):
         return None
     page = get_page_from_freelist(machine, gfp_mask, nodemask, order, zonelist, high_zoneidx,
                                   ALLOC_WMARK_LOW | ALLOC_CPUSET, preferred_zone)
@@ -215,10 +219,12 @@ def _alloc_pages_nodemask(machine: Machine, gfp_mask: int, order: int, zonelist:
 
 def alloc_pages_exact_node(machine: Machine, nid: int, gfp_mask: int, order: int = 0) -> Page | None:
     """Allocate on ``nid``'s zonelist; with __GFP_THISNODE on ``nid`` alone."""
-    VM_BUG_ON(nid < 0 or nid >= MAX_NUMNODES or nid >= len(machine.nodes),
-              message=f"alloc_pages_exact_node: node {nid} is not online")
+    if nid < 0 or nid >= MAX_NUMNODES or nid >= len(machine.nodes):
+        VM_BUG_ON(True, message=f"alloc_pages_exact_node: node {nid} is not online")
+    pgdat = machine.nodes[nid]
     return _alloc_pages_nodemask(machine, gfp_mask, order,
-                                  node_zonelist(machine.nodes[nid], gfp_mask))
+                                  pgdat.thisnode_zonelist if gfp_mask & _GFP_THISNODE
+                                  else pgdat.node_zonelists)  # node_zonelist
 
 
 def alloc_pages_node(machine: Machine, nid: int, gfp_mask: int, order: int = 0) -> Page | None:

@@ -65,9 +65,7 @@ def set_page_dirty(page: Page) -> int:
         if PageReclaim(page):
             ClearPageReclaim(page)
         if spd is None:
-            from .buffer import _set_page_dirty_buffers
-
-            spd = _set_page_dirty_buffers
+            spd = _buffer._set_page_dirty_buffers
         return spd(page)
     if not PageDirty(page) and not TestSetPageDirty(page):
         return 1
@@ -77,13 +75,12 @@ def set_page_dirty(page: Page) -> int:
 def clear_page_dirty_for_io(page: Page) -> int:
     """Clear PG_dirty before writing the page out; returns whether it was dirty.
     Context: page locked."""
-    BUG_ON(not PageLocked(page), "clear_page_dirty_for_io of an unlocked page")
+    if not PageLocked(page):
+        BUG_ON(True, "clear_page_dirty_for_io of an unlocked page")
     ClearPageReclaim(page)
     mapping = page_mapping(page)
     if mapping is not None and mapping_cap_account_dirty(mapping):
-        from .rmap import page_mkclean
-
-        if page_mkclean(page):
+        if _rmap.page_mkclean(page):
             set_page_dirty(page)
         if TestClearPageDirty(page):
             page.zone.vm_stat[NR_FILE_DIRTY] -= 1
@@ -160,3 +157,8 @@ def cancel_dirty_page(page: Page) -> None:
         if mapping is not None and mapping_cap_account_dirty(mapping):
             page.zone.vm_stat[NR_FILE_DIRTY] -= 1
             mapping.bdi_reclaimable -= 1
+
+
+# Imported last: both import this module (a cycle resolved at call time).
+from . import buffer as _buffer  # noqa: E402
+from . import rmap as _rmap  # noqa: E402

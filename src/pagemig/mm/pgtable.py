@@ -103,7 +103,7 @@ def pte_modify(pte: int, prot: int) -> int:
 
 def is_swap_pte(pte: int) -> bool:
     """Not none and not present (no nonlinear file ptes in this model)."""
-    return pte != 0 and not pte_present(pte)
+    return pte != 0 and not pte & (_PAGE_PRESENT | _PAGE_PROTNONE)
 
 
 def swp_entry_to_pte(entry: int) -> int:
