@@ -224,10 +224,7 @@ class Machine:
 
     def cpuset_zone_allowed(self, zone: Zone, gfp_mask: int) -> bool:
         """cpuset_zone_allowed_softwall/hardwall for the current task."""
-        current = self.current
-        if current is None or zone.node_id in current.mems_allowed:
-            return True  # the fast path of cpuset_zone_allowed
-        return cpuset_zone_allowed(current, zone.node_id, gfp_mask)
+        return cpuset_zone_allowed(self.current, zone.node_id, gfp_mask)
 
     # --- I/O completion --------------------------------------------------------------------
 

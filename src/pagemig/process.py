@@ -39,6 +39,7 @@ from .mm.rwsem import down_write, up_write
 
 if TYPE_CHECKING:
     from .machine import Machine
+    from .mm.account import Attempt
     from .mm.fs import Inode
     from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
@@ -491,21 +492,22 @@ def _reasons(machine: Machine, addrs: list[int], pfns: list[int | None], status:
              marks: tuple[int, int]) -> tuple[str, ...]:
     """Why each entry ended as it did, from the migration account of this call."""
     account = machine.account
-    entries = account.entries[marks[0]:]
-    attempts = account.attempts[marks[1]:]
+    # The attempts of each pfn and the last reason noted for each address,
+    # indexed once (each entry's lookups are then O(1), not a scan).
+    tries_of: dict[int, list[Attempt]] = {}
+    for attempt in account.attempts[marks[1]:]:
+        tries_of.setdefault(attempt.pfn, []).append(attempt)
+    last_reason = dict(account.entries[marks[0]:])
     out = []
     for addr, pfn, code in zip(addrs, pfns, status, strict=True):
         why = ""
-        tries = [a for a in attempts if a.pfn == pfn] if pfn is not None else []
+        tries = tries_of.get(pfn, []) if pfn is not None else []
         if tries and code is not None and (code == tries[-1].rc or code >= 0):
             last = tries[-1]
             why = last.why if last.rc else f"migrated to node {last.target_node}"
             if len(tries) > 1 and last.rc:
                 why = f"{last.outcome} after {len(tries)} passes: {last.why}"
         else:
-            for a, reason in reversed(entries):
-                if a == addr:
-                    why = reason
-                    break
+            why = last_reason.get(addr, "")
         out.append(why)
     return tuple(out)

@@ -18,7 +18,7 @@ from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE, gfp_zone
 from .list import ListHead, list_add_tail
 from .mm_inline import page_is_file_cache
 from .mmap import VM_HUGETLB, VM_IO, VM_PFNMAP, VM_RESERVED
-from .mmzone import MAX_NUMNODES, ZONE_MOVABLE, ZoneStatItem
+from .mmzone import MAX_NUMNODES, ZONE_MOVABLE, ZONE_NORMAL, ZoneStatItem
 from .page import PAGE_SHIFT, PAGE_SIZE, PageAnon, PageKsm, PageReserved, page_mapcount
 from .page_alloc import _alloc_pages_nodemask, alloc_pages_exact_node, node_zonelist
 from .pagemap import mapping_gfp_mask
@@ -339,7 +339,8 @@ def do_get_mempolicy(task: TaskStruct, addr: int, flags: int) -> tuple[int, int,
 
 
 def policy_zone(machine: Machine) -> int:
-    """The highest populated zone type below ZONE_MOVABLE (where policies apply)."""
+    """The highest populated zone type below ZONE_MOVABLE (where policies apply):
+    never above ZONE_NORMAL, so a zone type from ZONE_NORMAL up is never below it."""
     zones = [z.zone_idx for z in machine.zones() if z.present_pages and z.zone_idx < ZONE_MOVABLE]
     return max(zones) if zones else 0
 
@@ -367,8 +368,10 @@ def policy_zonelist_node(machine: Machine, gfp: int, pol: Mempolicy) -> int:
 
 
 def policy_nodemask(machine: Machine, gfp: int, pol: Mempolicy) -> frozenset[int] | None:
-    if pol.mode == MPOL_BIND and gfp_zone(gfp) >= policy_zone(machine):
-        return pol.nodes
+    if pol.mode == MPOL_BIND:
+        zone_type = gfp_zone(gfp)
+        if zone_type >= ZONE_NORMAL or zone_type >= policy_zone(machine):
+            return pol.nodes
     return None
 
 
@@ -458,7 +461,8 @@ def vma_migratable(vma: VmAreaStruct) -> bool:
         return False
     if vma.vm_file is not None:
         mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
-        if gfp_zone(mapping_gfp_mask(mapping)) < policy_zone(vma.vm_mm.machine):
+        zone_type = gfp_zone(mapping_gfp_mask(mapping))
+        if zone_type < ZONE_NORMAL and zone_type < policy_zone(vma.vm_mm.machine):
             return False
     return True
 

@@ -714,7 +714,7 @@ def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> 
     if pp is None:  # pragma: no cover (every isolated page came from this chunk)
         return None
     result[0] = pp
-    return alloc_pages_exact_node_for(p, pp.node)
+    return alloc_pages_exact_node(p.zone.machine, pp.node, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
 
 
 def alloc_pages_exact_node_for(p: Page, nid: int) -> Page | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bug import VM_BUG_ON, KernelBug, dump_page
+from .cpuset import cpuset_zone_allowed
 from .gfp import _GFP_THISNODE, _GFP_ZERO, gfp_zone
 from .highmem import clear_highpage
 from .mmzone import (
@@ -175,7 +176,8 @@ def get_page_from_freelist(machine: Machine, gfp_mask: int, nodemask: frozenset[
             continue
         if nodemask is not None and zone.node_id not in nodemask:
             continue
-        if alloc_flags & ALLOC_CPUSET and not machine.cpuset_zone_allowed(zone, gfp_mask):
+        if alloc_flags & ALLOC_CPUSET and not cpuset_zone_allowed(machine.current, zone.node_id,
+                                                                  gfp_mask):
             continue
         if not alloc_flags & ALLOC_NO_WATERMARKS:
             mark = zone.watermark[alloc_flags & ALLOC_WMARK_MASK]

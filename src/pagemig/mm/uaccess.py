@@ -104,7 +104,11 @@ def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | 
     ``signed`` applies to 4- and 8-byte values."""
     off = addr & (PAGE_SIZE - 1)
     if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
-        view = _tlb_entry(mm, addr - off, False)
+        hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
+        if hit is not None and hit[0] == mm.ptes.get(addr >> PAGE_SHIFT, 0):
+            view: memoryview | None = hit[1]
+        else:
+            view = _tlb_entry(mm, addr - off, False)
         if view is not None:
             return int.from_bytes(view[off:off + size], "little", signed=signed and size >= 4)
     raw, left = copy_from_user(mm, addr, size)
@@ -118,4 +122,12 @@ def put_user(mm: MmStruct, addr: int, size: int, value: int) -> bool:
         raise KeyError(size)
     if value < 0 and size < 4:
         raise struct.error(f"argument out of range for a {size}-byte unsigned value")
-    return copy_to_user(mm, addr, value.to_bytes(size, "little", signed=value < 0)) == 0
+    data = value.to_bytes(size, "little", signed=value < 0)
+    off = addr & (PAGE_SIZE - 1)
+    if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
+        hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
+        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
+        if hit is not None and hit[0] == pte and pte & _DIRTY_RW == _DIRTY_RW:
+            hit[1][off:off + size] = data
+            return True
+    return copy_to_user(mm, addr, data) == 0
