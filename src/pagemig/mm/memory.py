@@ -47,6 +47,8 @@ from .pgtable import (
     _PAGE_RW,
     PGDIR_SHIFT,
     PMD_SHIFT,
+    PTE_INDEX_MASK,
+    PTRS_PER_PTE,
     PUD_SHIFT,
     pfn_pte,
     pgd_index,
@@ -154,14 +156,17 @@ def pte_alloc_map(mm: MmStruct, addr: int) -> None:
 
 
 def pte_read(mm: MmStruct, addr: int) -> int:
-    return mm.ptes.get(addr >> PAGE_SHIFT, 0)
+    table = mm.pte_pages.get(addr >> PMD_SHIFT)
+    return table[(addr >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
 
 
 def set_pte_at(mm: MmStruct, addr: int, pte: int) -> None:
-    if pte:
-        mm.ptes[addr >> PAGE_SHIFT] = pte
-    else:
-        mm.ptes.pop(addr >> PAGE_SHIFT, None)
+    table = mm.pte_pages.get(addr >> PMD_SHIFT)
+    if table is None:
+        if not pte:
+            return
+        table = mm.pte_pages[addr >> PMD_SHIFT] = [0] * PTRS_PER_PTE
+    table[(addr >> PAGE_SHIFT) & PTE_INDEX_MASK] = pte
 
 
 def mk_pte(page: Page, prot: int) -> int:
@@ -211,7 +216,8 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
     if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present
             and address >> PMD_SHIFT in mm.pmd_present):
         return None
-    pte = mm.ptes.get(address >> PAGE_SHIFT, 0)  # pte_offset_map
+    table = mm.pte_pages.get(address >> PMD_SHIFT)  # pte_offset_map
+    pte = table[(address >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
     if not pte & _PTE_PRESENT_MASK:  # pte_present
         return None
     if flags & FOLL_WRITE and not pte & _PAGE_RW:
@@ -511,9 +517,9 @@ def copy_one_pte(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct, addr: in
 def copy_page_range(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct) -> int:
     start_vpn = vma.vm_start >> PAGE_SHIFT
     end_vpn = vma.vm_end >> PAGE_SHIFT
-    for vpn in sorted(v for v in src_mm.ptes if start_vpn <= v < end_vpn):
+    for vpn, pte in src_mm.ptes.range(start_vpn, end_vpn):
         addr = vpn << PAGE_SHIFT
-        pte = copy_one_pte(dst_mm, src_mm, vma, addr, src_mm.ptes[vpn])
+        pte = copy_one_pte(dst_mm, src_mm, vma, addr, pte)
         pte_alloc_map(dst_mm, addr)
         set_pte_at(dst_mm, addr, pte)
     return 0
@@ -538,7 +544,7 @@ def zap_pte_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None
 def _zap_ptes(mm: MmStruct, vma: VmAreaStruct, start_vpn: int, end_vpn: int,
               set_page_dirty: Callable[[Page], int], mark_page_accessed: Callable[[Page], None],
               free_swap_and_cache: Callable[[Machine, int], int]) -> None:
-    for vpn in sorted(v for v in mm.ptes if start_vpn <= v < end_vpn):
+    for vpn, _ in mm.ptes.range(start_vpn, end_vpn):
         ptent = mm.ptes.pop(vpn)
         addr = vpn << PAGE_SHIFT
         if pte_present(ptent):
@@ -646,8 +652,7 @@ def change_protection(vma: VmAreaStruct, start: int, end: int,
     from .pgtable import pte_modify
 
     mm = vma.vm_mm
-    for vpn in [v for v in mm.ptes if start >> PAGE_SHIFT <= v < end >> PAGE_SHIFT]:
-        pte = mm.ptes[vpn]
+    for vpn, pte in mm.ptes.range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
         if not pte_present(pte):
             continue
         new = pte_modify(pte, vma.vm_page_prot)
@@ -662,8 +667,9 @@ def move_page_tables(mm: MmStruct, vma: VmAreaStruct, old_addr: int, new_vma: Vm
     their index: the new VMA's pgoff was chosen so rmap still finds them."""
     delta = (new_addr - old_addr) >> PAGE_SHIFT
     lo, hi = old_addr >> PAGE_SHIFT, (old_addr + length) >> PAGE_SHIFT
-    moving = sorted(v for v in mm.ptes if lo <= v < hi)
-    ptes = [(vpn, mm.ptes.pop(vpn)) for vpn in moving]
+    ptes = mm.ptes.range(lo, hi)
+    for vpn, _ in ptes:
+        del mm.ptes[vpn]
     for vpn, pte in ptes:
         addr = (vpn + delta) << PAGE_SHIFT
         pte_alloc_map(mm, addr)

@@ -483,11 +483,11 @@ def check_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int
                     private: object) -> int:
     """Walk present ptes; pages on the wrong side of ``nodes`` are queued for
     migration, or (without a move flag) end the walk. Returns where it stopped."""
-    from .memory import vm_normal_page
+    from .memory import pte_read, vm_normal_page
 
     mm = vma.vm_mm
     while addr < end:
-        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
+        pte = pte_read(mm, addr)
         if pte_present(pte):
             page = vm_normal_page(vma, addr, pte)
             if page is not None and not PageReserved(page) and not PageKsm(page):

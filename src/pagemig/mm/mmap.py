@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .page import PAGE_SHIFT, PAGE_SIZE
-from .pgtable import vm_get_page_prot
+from .pgtable import PageTables, vm_get_page_prot
 from .rwsem import RwSemaphore
 from .spinlock import SpinLock
 
@@ -144,9 +144,11 @@ class MmStruct:
         self.machine = machine
         self.mmap: list[VmAreaStruct] = []
         self._ends: list[int] = []
-        # Page tables: present ptes by virtual page number; the upper levels
-        # as the sets of present pgd/pud/pmd indices.
-        self.ptes: dict[int, int] = {}
+        # Page tables: the ptes by virtual page number (pte pages of 512
+        # entries per pmd); the upper levels as the sets of present pgd/pud/pmd
+        # indices. ``pte_pages`` is the same storage, indexed by hot paths.
+        self.ptes = PageTables()
+        self.pte_pages = self.ptes.pte_pages
         self.pgd_present: set[int] = set()
         self.pud_present: set[int] = set()
         self.pmd_present: set[int] = set()

@@ -49,6 +49,7 @@ from .pgtable import (
     _PAGE_PROTNONE,
     PGDIR_SHIFT,
     PMD_SHIFT,
+    PTE_INDEX_MASK,
     PUD_SHIFT,
     pgd_index,
     pmd_index,
@@ -329,7 +330,8 @@ def page_check_address(page: Page, mm: MmStruct, address: int) -> int | None:
             and address >> PMD_SHIFT in mm.pmd_present):
         return None
     vpn = address >> PAGE_SHIFT
-    pte = mm.ptes.get(vpn, 0)
+    table = mm.pte_pages.get(address >> PMD_SHIFT)
+    pte = table[vpn & PTE_INDEX_MASK] if table is not None else 0
     if pte & _PTE_PRESENT_MASK and pte >> PAGE_SHIFT == page.pfn:  # pte_present, pte_pfn
         return vpn
     return None
@@ -352,9 +354,11 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: int) ->
     vpn = page_check_address(page, mm, address)
     if vpn is None:
         return ret
+    ptep = mm.pte_pages[address >> PMD_SHIFT]  # the pte page; the pte is ptep[i]
+    i = vpn & PTE_INDEX_MASK
     spin_lock(mm.page_table_lock)
     try:
-        pte = mm.ptes[vpn]
+        pte = ptep[i]
         # Do not unmap an mlocked page unless asked to ignore mlock;
         # instead make sure it is marked mlocked (out_mlock).
         if not flags & TTU_IGNORE_MLOCK:
@@ -364,10 +368,10 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: int) ->
             if flags & TTU_ACTION_MASK == TTU_MUNLOCK:
                 return ret
         if not flags & TTU_IGNORE_ACCESS and pte_young(pte):
-            mm.ptes[vpn] = pte_mkold(pte)
+            ptep[i] = pte_mkold(pte)
             return SWAP_FAIL
         # Nuke the page table entry; move the dirty bit to the page.
-        del mm.ptes[vpn]
+        ptep[i] = 0
         if pte & _PAGE_DIRTY:  # pte_dirty
             set_page_dirty(page)
         action = flags & TTU_ACTION_MASK
@@ -377,20 +381,20 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: int) ->
                 entry = page.private
                 assert isinstance(entry, int)
                 if swap_duplicate(mm.machine, entry) < 0:
-                    mm.ptes[vpn] = pte
+                    ptep[i] = pte
                     return SWAP_FAIL
                 if not mm.on_mmlist:
                     mm.on_mmlist = True
                 mm.rss[MM_ANONPAGES] -= 1
                 mm.rss[MM_SWAPENTS] += 1
-                mm.ptes[vpn] = swp_entry_to_pte(entry)
+                ptep[i] = swp_entry_to_pte(entry)
             elif action == TTU_MIGRATION:
-                mm.ptes[vpn] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
+                ptep[i] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
                 mm.migration_rss[vpn] = MM_ANONPAGES
             else:
                 BUG_ON(True, "try_to_unmap of an anon page outside the swap cache")
         elif action == TTU_MIGRATION:
-            mm.ptes[vpn] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
+            ptep[i] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
             mm.migration_rss[vpn] = MM_FILEPAGES
         else:
             mm.rss[MM_FILEPAGES] -= 1

@@ -15,6 +15,7 @@ import struct
 
 from .fault import UserFault, user_access
 from .highmem import kmap, page_bytes
+from .memory import pte_read
 from .mmap import MmStruct
 from .page import PAGE_SHIFT, PAGE_SIZE
 from .pgtable import _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL
@@ -42,7 +43,7 @@ def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> memoryview | None:
     pte already carries the bits the MMU would set (so the access changes
     nothing); None otherwise (the caller takes the full path)."""
     vpn = addr >> PAGE_SHIFT
-    pte = mm.ptes.get(vpn, 0)
+    pte = pte_read(mm, addr)
     tlb = mm.uaccess_tlb
     hit = tlb.get(vpn)
     if hit is not None and hit[0] == pte and (not write or pte & _DIRTY_RW == _DIRTY_RW):
@@ -55,7 +56,7 @@ def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> memoryview | None:
         return None
     if len(tlb) >= _TLB_ENTRIES:
         tlb.clear()
-    tlb[vpn] = (mm.ptes[vpn], view)
+    tlb[vpn] = (pte_read(mm, addr), view)
     return view
 
 
@@ -105,7 +106,7 @@ def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | 
     off = addr & (PAGE_SIZE - 1)
     if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
         hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
-        if hit is not None and hit[0] == mm.ptes.get(addr >> PAGE_SHIFT, 0):
+        if hit is not None and hit[0] == pte_read(mm, addr):
             view: memoryview | None = hit[1]
         else:
             view = _tlb_entry(mm, addr - off, False)
@@ -126,7 +127,7 @@ def put_user(mm: MmStruct, addr: int, size: int, value: int) -> bool:
     off = addr & (PAGE_SIZE - 1)
     if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
         hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
-        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
+        pte = pte_read(mm, addr)
         if hit is not None and hit[0] == pte and pte & _DIRTY_RW == _DIRTY_RW:
             hit[1][off:off + size] = data
             return True
