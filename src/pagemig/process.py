@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -353,10 +354,8 @@ class Process:
             rc = sys_move_pages(task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0,
                                 status_ptr, flags)
         raw = self.read(status_ptr, 4 * n)
-        status: list[int | None] = []
-        for k in range(n):
-            value = int.from_bytes(raw[4 * k:4 * k + 4], "little", signed=True)
-            status.append(None if value == INT_MIN else value)
+        status: list[int | None] = [None if value == INT_MIN else value
+                                    for value in struct.unpack(f"<{n}i", raw)]
         reasons = _reasons(self.machine, page_list, before, status, marks)
         if rc < 0:
             raise move_pages_error(rc, MovePagesResult(status, 0, tuple(page_list), reasons))
@@ -424,6 +423,8 @@ def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"{name} must be a list, tuple or numpy array of ints")
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    if all(type(v) is int for v in values) and (not values or (lo <= min(values) and max(values) <= hi)):
+        return list(values)  # plain ints in range: nothing to convert or report
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -461,7 +462,9 @@ def _arena(proc: Process) -> _Arena:
 
 
 def _pack(values: list[int], size: int, signed: bool) -> bytes:
-    return b"".join(v.to_bytes(size, "little", signed=signed) for v in values)
+    """Little-endian ints of ``size`` bytes (the values are already range-checked)."""
+    code = {4: "i", 8: "q"}[size] if signed else {4: "I", 8: "Q"}[size]
+    return struct.pack(f"<{len(values)}{code}", *values)
 
 
 
@@ -476,6 +479,7 @@ def _node_words(nodes: object, name: str, maxnode: int) -> bytes:
 
 def _pfns_of(task: TaskStruct | None, addrs: list[int]) -> list[int | None]:
     """The pfn each address maps before the call (to find its migration attempts)."""
+    from .mm.memory import pte_read
     from .mm.pgtable import pte_present
 
     mm = task.mm if task is not None else None
@@ -483,7 +487,7 @@ def _pfns_of(task: TaskStruct | None, addrs: list[int]) -> list[int | None]:
         return [None] * len(addrs)
     out: list[int | None] = []
     for addr in addrs:
-        pte = mm.ptes.get(addr >> 12, 0)
+        pte = pte_read(mm, addr)
         out.append(pte >> 12 if pte_present(pte) else None)
     return out
 
