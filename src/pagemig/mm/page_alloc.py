@@ -23,8 +23,8 @@ from .mmzone import (
 from .page import (
     PAGE_FLAGS_CHECK_AT_FREE,
     PAGE_FLAGS_CHECK_AT_PREP,
+    PAGE_MAPPING_ANON,
     Page,
-    PageAnon,
     PG_buddy,
     PG_mlocked,
     put_page_testzero,
@@ -176,8 +176,9 @@ def get_page_from_freelist(machine: Machine, gfp_mask: int, nodemask: frozenset[
             continue
         if nodemask is not None and zone.node_id not in nodemask:
             continue
-        if alloc_flags & ALLOC_CPUSET and not cpuset_zone_allowed(machine.current, zone.node_id,
-                                                                  gfp_mask):
+        # cpuset_zone_allowed_softwall (__GFP_THISNODE is always allowed)
+        if alloc_flags & ALLOC_CPUSET and not gfp_mask & _GFP_THISNODE \
+                and not cpuset_zone_allowed(machine.current, zone.node_id, gfp_mask):
             continue
         if not alloc_flags & ALLOC_NO_WATERMARKS:
             mark = zone.watermark[alloc_flags & ALLOC_WMARK_MASK]
@@ -260,7 +261,8 @@ def free_hot_cold_page(page: Page, cold: int = 0) -> None:
     """Return an order-0 page to its zone."""
     was_mlocked = page.flags & _MLOCKED
     page.flags &= ~_MLOCKED
-    if PageAnon(page):
+    mapping = page.mapping
+    if mapping is not None and mapping.mapping_flags & PAGE_MAPPING_ANON:  # PageAnon
         page.mapping = None
     free_pages_check(page)
     zone = page.zone
