@@ -113,6 +113,9 @@ class Machine:
         self.lru_add_pvecs: list[list[list[Page]]] = [
             [[] for _ in range(NR_LRU_LISTS)] for _ in self.cpu_to_node
         ]
+        # One int object per distinct flags word of pages joining an LRU list
+        # (model memory only: pages at rest share their flags word).
+        self.lru_flags_words: dict[int, int] = {}
         build_all_zonelists(self)
         setup_per_zone_wmarks(self, min_free_kbytes)
         self._boot_kernel(swap_bytes)

@@ -100,7 +100,8 @@ def _pagevec_lru_add(machine: Machine, pvec: list[Page], lru: int) -> None:
             VM_BUG_ON(flags & _ACTIVE, page, "pagevec page already active")
             VM_BUG_ON(flags & _UNEVICTABLE, page, "pagevec page unevictable")
             VM_BUG_ON(flags & _LRU, page, "pagevec page already on an LRU")
-        page.flags = flags | set_flags
+        flags |= set_flags
+        page.flags = machine.lru_flags_words.setdefault(flags, flags)
         # add_page_to_lru_list
         list_add(page, zone.lru[lru])
         zone.vm_stat[nr_lru] += 1
