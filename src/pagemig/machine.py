@@ -117,6 +117,9 @@ class Machine:
         self.lru_add_pvecs: list[list[list[Page]]] = [
             [[] for _ in range(NR_LRU_LISTS)] for _ in self.cpu_to_node
         ]
+        # One int object per distinct flags word of pages joining an LRU list
+        # (model memory only: pages at rest share their flags word).
+        self.lru_flags_words: dict[int, int] = {}
         build_all_zonelists(self)
         setup_per_zone_wmarks(self, min_free_kbytes)
         self._boot_kernel(swap_bytes)
@@ -202,18 +205,23 @@ class Machine:
                 return page
         return self._materialise(pfn)
 
+    def pfn_to_page_in(self, pfn: int, zone: Zone) -> Page:
+        """pfn_to_page for a frame the caller knows lies in ``zone`` (the allocator)."""
+        section = self.mem_section.get(pfn >> PFN_SECTION_SHIFT)
+        if section is None:
+            section = self.mem_section[pfn >> PFN_SECTION_SHIFT] = [None] * PAGES_PER_SECTION
+        page = section[pfn & _SECTION_MASK]
+        if page is None:
+            page = section[pfn & _SECTION_MASK] = Page(pfn, zone)
+        return page
+
     def _materialise(self, pfn: int) -> Page:
         if not self.pfn_valid(pfn):
             raise ValueError(f"pfn {pfn:#x} is beyond the machine's memory (max_pfn {self.max_pfn:#x})")
         node = self.nodes[bisect.bisect_right(self._node_starts, pfn) - 1]
         while node.node_spanned_pages == 0 or pfn >= node.node_end_pfn:
             node = self.nodes[node.node_id + 1]  # skip memoryless nodes sharing a start pfn
-        page = Page(pfn, node.zone_for_pfn(pfn))
-        section = self.mem_section.get(pfn >> PFN_SECTION_SHIFT)
-        if section is None:
-            section = self.mem_section[pfn >> PFN_SECTION_SHIFT] = [None] * PAGES_PER_SECTION
-        section[pfn & _SECTION_MASK] = page
-        return page
+        return self.pfn_to_page_in(pfn, node.zone_for_pfn(pfn))
 
     def materialised_pages(self) -> Iterator[Page]:
         for nr in sorted(self.mem_section):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -39,6 +40,7 @@ from .mm.rwsem import down_write, up_write
 
 if TYPE_CHECKING:
     from .machine import Machine
+    from .mm.account import Attempt
     from .mm.fs import Inode
     from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
@@ -352,10 +354,8 @@ class Process:
                 task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0, status_ptr,
                 flags)
         raw = self.read(status_ptr, 4 * n)
-        status: list[int | None] = []
-        for k in range(n):
-            value = int.from_bytes(raw[4 * k:4 * k + 4], "little", signed=True)
-            status.append(None if value == INT_MIN else value)
+        status: list[int | None] = [None if value == INT_MIN else value
+                                    for value in struct.unpack(f"<{n}i", raw)]
         reasons = _reasons(self.machine, page_list, before, status, marks)
         if rc < 0:
             raise move_pages_error(rc, MovePagesResult(status, 0, tuple(page_list), reasons))
@@ -422,6 +422,8 @@ def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"{name} must be a list, tuple or numpy array of ints")
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    if all(type(v) is int for v in values) and (not values or (lo <= min(values) and max(values) <= hi)):
+        return list(values)  # plain ints in range: nothing to convert or report
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -459,7 +461,9 @@ def _arena(proc: Process) -> _Arena:
 
 
 def _pack(values: list[int], size: int, signed: bool) -> bytes:
-    return b"".join(v.to_bytes(size, "little", signed=signed) for v in values)
+    """Little-endian ints of ``size`` bytes (the values are already range-checked)."""
+    code = {4: "i", 8: "q"}[size] if signed else {4: "I", 8: "Q"}[size]
+    return struct.pack(f"<{len(values)}{code}", *values)
 
 
 
@@ -474,6 +478,7 @@ def _node_words(nodes: object, name: str, maxnode: int) -> bytes:
 
 def _pfns_of(task: TaskStruct | None, addrs: list[int]) -> list[int | None]:
     """The pfn each address maps before the call (to find its migration attempts)."""
+    from .mm.memory import pte_read
     from .mm.pgtable import pte_present
 
     mm = task.mm if task is not None else None
@@ -481,7 +486,7 @@ def _pfns_of(task: TaskStruct | None, addrs: list[int]) -> list[int | None]:
         return [None] * len(addrs)
     out: list[int | None] = []
     for addr in addrs:
-        pte = mm.ptes.get(addr >> 12, 0)
+        pte = pte_read(mm, addr)
         out.append(pte >> 12 if pte_present(pte) else None)
     return out
 
@@ -490,21 +495,22 @@ def _reasons(machine: Machine, addrs: list[int], pfns: list[int | None], status:
              marks: tuple[int, int]) -> tuple[str, ...]:
     """Why each entry ended as it did, from the migration account of this call."""
     account = machine.account
-    entries = account.entries[marks[0]:]
-    attempts = account.attempts[marks[1]:]
+    # The attempts of each pfn and the last reason noted for each address,
+    # indexed once (each entry's lookups are then O(1), not a scan).
+    tries_of: dict[int, list[Attempt]] = {}
+    for attempt in account.attempts[marks[1]:]:
+        tries_of.setdefault(attempt.pfn, []).append(attempt)
+    last_reason = dict(account.entries[marks[0]:])
     out = []
     for addr, pfn, code in zip(addrs, pfns, status, strict=True):
         why = ""
-        tries = [a for a in attempts if a.pfn == pfn] if pfn is not None else []
+        tries = tries_of.get(pfn, []) if pfn is not None else []
         if tries and code is not None and (code == tries[-1].rc or code >= 0):
             last = tries[-1]
             why = last.why if last.rc else f"migrated to node {last.target_node}"
             if len(tries) > 1 and last.rc:
                 why = f"{last.outcome} after {len(tries)} passes: {last.why}"
         else:
-            for a, reason in reversed(entries):
-                if a == addr:
-                    why = reason
-                    break
+            why = last_reason.get(addr, "")
         out.append(why)
     return tuple(out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .gfp import _GFP_HARDWALL, _GFP_THISNODE
+
 if TYPE_CHECKING:
     from ..machine import Machine
     from .sched import TaskStruct
@@ -55,11 +57,7 @@ def cpuset_zone_allowed(task: TaskStruct | None, nid: int, gfp_mask: int) -> boo
     """May the current task allocate on ``nid``? __GFP_THISNODE and kernel
     context are always allowed; a hardwall allocation must stay in
     mems_allowed; a softwall one may use the nearest hardwall ancestor's nodes."""
-    from .gfp import _GFP_HARDWALL, _GFP_THISNODE
-
-    if task is None or gfp_mask & _GFP_THISNODE:
-        return True
-    if nid in task.mems_allowed:
+    if task is None or gfp_mask & _GFP_THISNODE or nid in task.mems_allowed:
         return True
     if gfp_mask & _GFP_HARDWALL:
         return False

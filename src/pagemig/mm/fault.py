@@ -25,6 +25,8 @@ from .pgtable import (
     _PAGE_PRESENT,
     _PAGE_RW,
     _PAGE_SPECIAL,
+    PMD_SHIFT,
+    PTE_INDEX_MASK,
     pte_mkdirty,
     pte_mkyoung,
     pte_present,
@@ -56,10 +58,13 @@ def user_access(mm: MmStruct, addr: int, write: bool) -> Page:
     # The MMU: a present pte that allows the access needs no fault; the
     # hardware sets the accessed (and dirty) bits itself.
     if 0 <= addr < mm.task_size:
-        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
-        if pte & _PRESENT and (not write or pte & _RW) and not pte & _SPECIAL:
-            mm.ptes[addr >> PAGE_SHIFT] = pte | (_YOUNG_DIRTY if write else _YOUNG)
-            return mm.machine.pfn_to_page(pte >> PAGE_SHIFT)
+        table = mm.pte_pages.get(addr >> PMD_SHIFT)
+        if table is not None:
+            i = (addr >> PAGE_SHIFT) & PTE_INDEX_MASK
+            pte = table[i]
+            if pte & _PRESENT and (not write or pte & _RW) and not pte & _SPECIAL:
+                table[i] = pte | (_YOUNG_DIRTY if write else _YOUNG)
+                return mm.machine.pfn_to_page(pte >> PAGE_SHIFT)
     return _user_fault(mm, addr, write)
 
 

@@ -25,12 +25,14 @@ Bytes = npt.NDArray[np.uint8]
 class PageArena:
     """The data of one node's frames, materialised chunk by chunk."""
 
-    __slots__ = ("chunks", "nr_pages", "start_pfn")
+    __slots__ = ("chunks", "nr_pages", "start_pfn", "views")
 
     def __init__(self, start_pfn: int, nr_pages: int) -> None:
         self.start_pfn = start_pfn
         self.nr_pages = nr_pages
         self.chunks: dict[int, Bytes] = {}
+        # The same chunks as flat byte memoryviews, for copies of whole frames.
+        self.views: dict[int, memoryview] = {}
 
     def _locate(self, pfn: int) -> tuple[int, int]:
         rel = pfn - self.start_pfn
@@ -44,6 +46,7 @@ class PageArena:
         chunk = self.chunks.get(chunk_nr)
         if chunk is None:
             chunk = self.chunks[chunk_nr] = np.zeros(CHUNK_PAGES << PAGE_SHIFT, dtype=np.uint8)
+            self.views[chunk_nr] = memoryview(chunk)  # type: ignore[arg-type]
         return chunk[off:off + PAGE_SIZE]
 
     def peek(self, pfn: int) -> Bytes:
@@ -53,6 +56,14 @@ class PageArena:
         if chunk is None:
             return _ZERO_PAGE_BYTES
         return chunk[off:off + PAGE_SIZE]
+
+    def view(self, pfn: int) -> memoryview | None:
+        """The bytes of one frame as a writable memoryview, or None if never written."""
+        chunk_nr, base = self._locate(pfn)
+        view = self.views.get(chunk_nr)
+        if view is None:
+            return None
+        return view[base:base + PAGE_SIZE]
 
     def materialised(self, pfn: int) -> bool:
         return self._locate(pfn)[0] in self.chunks
@@ -68,24 +79,35 @@ def _arena(page: Page) -> PageArena:
 
 def page_bytes(page: Page) -> Bytes:
     """Read-only view of the page's contents (kmap for reading)."""
-    return _arena(page).peek(page.pfn)
+    return page.zone.zone_pgdat.arena.peek(page.pfn)
 
 
 def kmap(page: Page) -> Bytes:
     """Writable view of the page's contents."""
-    return _arena(page).frame(page.pfn)
+    return page.zone.zone_pgdat.arena.frame(page.pfn)
 
 
 def clear_highpage(page: Page) -> None:
-    arena = _arena(page)
-    if arena.materialised(page.pfn):
-        arena.frame(page.pfn)[:] = 0
+    arena = page.zone.zone_pgdat.arena
+    chunk_nr, off = arena._locate(page.pfn)
+    chunk = arena.chunks.get(chunk_nr)
+    if chunk is not None:
+        chunk[off:off + PAGE_SIZE] = 0
 
 
 def copy_highpage(to: Page, from_: Page) -> None:
-    """Copy one frame's bytes to another (may cross nodes)."""
-    src_arena = _arena(from_)
-    if not src_arena.materialised(from_.pfn):
+    """Copy one frame's bytes to another (may cross nodes): one memcpy
+    between the numpy chunks, through their memoryviews."""
+    src_arena = from_.zone.zone_pgdat.arena
+    src_nr, src_off = src_arena._locate(from_.pfn)
+    src = src_arena.views.get(src_nr)
+    if src is None:
         clear_highpage(to)
         return
-    kmap(to)[:] = src_arena.peek(from_.pfn)
+    dst_arena = to.zone.zone_pgdat.arena
+    dst_nr, dst_off = dst_arena._locate(to.pfn)
+    dst = dst_arena.views.get(dst_nr)
+    if dst is None:
+        dst_arena.frame(to.pfn)
+        dst = dst_arena.views[dst_nr]
+    dst[dst_off:dst_off + PAGE_SIZE] = src[src_off:src_off + PAGE_SIZE]

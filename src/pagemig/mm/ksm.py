@@ -22,6 +22,7 @@ from .page import (
     PageKsm,
     PageLocked,
     PageMapping,
+    PG_locked,
     get_page,
     page_count,
     page_mapcount,
@@ -31,6 +32,8 @@ from .pagemap import trylock_page, unlock_page
 if TYPE_CHECKING:
     from ..machine import Machine
     from .rmap import AnonVma, RmapOne
+
+_LOCKED = 1 << PG_locked
 
 
 class RmapItem:
@@ -65,9 +68,10 @@ def page_stable_node(page: Page) -> StableNode | None:
 
 def ksm_migrate_page(newpage: Page, oldpage: Page) -> None:
     """After migration the stable node points at the new pfn. Both pages locked."""
-    VM_BUG_ON(not PageLocked(oldpage), oldpage, "ksm_migrate_page: old page unlocked")
-    VM_BUG_ON(not PageLocked(newpage), newpage, "ksm_migrate_page: new page unlocked")
-    VM_BUG_ON(newpage.mapping is not oldpage.mapping, newpage, "mappings differ")
+    if not oldpage.flags & newpage.flags & _LOCKED or newpage.mapping is not oldpage.mapping:
+        VM_BUG_ON(not PageLocked(oldpage), oldpage, "ksm_migrate_page: old page unlocked")
+        VM_BUG_ON(not PageLocked(newpage), newpage, "ksm_migrate_page: new page unlocked")
+        VM_BUG_ON(newpage.mapping is not oldpage.mapping, newpage, "mappings differ")
     stable_node = page_stable_node(newpage)
     if stable_node is not None:
         VM_BUG_ON(stable_node.kpfn != oldpage.pfn, oldpage, "stale stable node")

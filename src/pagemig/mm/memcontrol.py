@@ -124,7 +124,7 @@ def mem_cgroup_uncharge_page(page: Page) -> None:
     """Uncharge an anonymous page that became unmapped, unless it is in the
     swap cache or a migration holds the charge (the MIGRATION flag)."""
     machine = page.zone.machine
-    if mem_cgroup_disabled(machine):
+    if not machine.memcg.enabled:  # mem_cgroup_disabled
         return
     pc = machine.memcg.page_cgroup.get(page)
     if pc is None or pc.migration or page_mapped(page):
@@ -160,7 +160,7 @@ def mem_cgroup_prepare_migration(page: Page, newpage: Page,
     receives that memcg (stays None if the old page was not charged).
     Return: 0 or -ENOMEM."""
     machine = page.zone.machine
-    if mem_cgroup_disabled(machine):
+    if not machine.memcg.enabled:  # mem_cgroup_disabled
         return 0
     pc = machine.memcg.page_cgroup.get(page)
     if pc is None:

@@ -8,12 +8,16 @@ neither (vm_normal_page says no page), as the kernel does since 2.6.32.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .bug import KernelBug
 from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
 from .highmem import copy_highpage
+from .memcontrol import mem_cgroup_newpage_charge, mem_cgroup_uncharge_page
+from .mempolicy import alloc_page_vma
+from .mlock import mlock_vma_page
 from .mmap import (
     MM_ANONPAGES,
     MM_FILEPAGES,
@@ -35,8 +39,17 @@ from .page import (
     _SetPageUptodate,
     get_page,
 )
+from .page_writeback import set_page_dirty
 from .pagemap import lock_page, trylock_page, unlock_page
 from .pgtable import (
+    _PAGE_PRESENT,
+    _PAGE_PROTNONE,
+    _PAGE_RW,
+    PGDIR_SHIFT,
+    PMD_SHIFT,
+    PTE_INDEX_MASK,
+    PTRS_PER_PTE,
+    PUD_SHIFT,
     pfn_pte,
     pgd_index,
     pmd_index,
@@ -66,16 +79,20 @@ from .rmap import (
     page_remove_rmap,
 )
 from .spinlock import spin_lock, spin_unlock
-from .swap import put_page
+from .swap import lru_add_drain, mark_page_accessed, put_page
+from .swapfile import swap_duplicate
 from .swapops import (
     is_hwpoison_entry,
     is_migration_entry,
     is_write_migration_entry,
     make_migration_entry_read,
 )
+from .vmstat import PGFAULT
 
 if TYPE_CHECKING:
     from ..machine import Machine
+
+_PTE_PRESENT_MASK = _PAGE_PRESENT | _PAGE_PROTNONE
 
 # VM_FAULT_* (include/linux/mm.h)
 VM_FAULT_OOM = 0x0001
@@ -139,18 +156,21 @@ def pte_alloc_map(mm: MmStruct, addr: int) -> None:
 
 
 def pte_read(mm: MmStruct, addr: int) -> int:
-    return mm.ptes.get(addr >> PAGE_SHIFT, 0)
+    table = mm.pte_pages.get(addr >> PMD_SHIFT)
+    return table[(addr >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
 
 
 def set_pte_at(mm: MmStruct, addr: int, pte: int) -> None:
-    if pte:
-        mm.ptes[addr >> PAGE_SHIFT] = pte
-    else:
-        mm.ptes.pop(addr >> PAGE_SHIFT, None)
+    table = mm.pte_pages.get(addr >> PMD_SHIFT)
+    if table is None:
+        if not pte:
+            return
+        table = mm.pte_pages[addr >> PMD_SHIFT] = [0] * PTRS_PER_PTE
+    table[(addr >> PAGE_SHIFT) & PTE_INDEX_MASK] = pte
 
 
 def mk_pte(page: Page, prot: int) -> int:
-    return pfn_pte(page.pfn, prot)
+    return (page.pfn << PAGE_SHIFT) | prot  # pfn_pte
 
 
 def maybe_mkwrite(pte: int, vma: VmAreaStruct) -> int:
@@ -191,18 +211,16 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
     check that address lies in vma). None when nothing is present; the zero
     page; ERR_PTR(-EFAULT) for a pte without struct page. FOLL_GET takes a
     reference."""
-    import errno
-
-    from .mlock import mlock_vma_page
-    from .mmap import VM_LOCKED
-
     mm = vma.vm_mm
-    if not (pgd_present(mm, address) and pud_present(mm, address) and pmd_present(mm, address)):
+    # pgd_present, pud_present, pmd_present
+    if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present
+            and address >> PMD_SHIFT in mm.pmd_present):
         return None
-    pte = pte_read(mm, address)
-    if not pte_present(pte):
+    table = mm.pte_pages.get(address >> PMD_SHIFT)  # pte_offset_map
+    pte = table[(address >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
+    if not pte & _PTE_PRESENT_MASK:  # pte_present
         return None
-    if flags & FOLL_WRITE and not pte_write(pte):
+    if flags & FOLL_WRITE and not pte & _PAGE_RW:
         return None
     page = vm_normal_page(vma, address, pte)
     if page is None:
@@ -213,17 +231,11 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
         get_page(page)
     if flags & FOLL_TOUCH:
         if flags & FOLL_WRITE and not pte_dirty(pte):
-            from .page_writeback import set_page_dirty
-
             set_page_dirty(page)
-        from .swap import mark_page_accessed
-
         mark_page_accessed(page)
     if flags & FOLL_MLOCK and vma.vm_flags & VM_LOCKED:
         # mlock a page only if it has a mapping (not the zero page) and we can lock it.
         if page.mapping is not None and trylock_page(page):
-            from .swap import lru_add_drain
-
             lru_add_drain(mm.machine)
             mlock_vma_page(page)
             unlock_page(page)
@@ -236,8 +248,6 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
 def handle_mm_fault(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int) -> int:
     """Resolve a fault at ``address``; 0 or VM_FAULT_* bits. A return without
     a present pte (migration wait) means "retry the access"."""
-    from .vmstat import PGFAULT
-
     mm.machine.vm_events[PGFAULT] += 1
     pte_alloc_map(mm, address)
     return handle_pte_fault(mm, vma, address, flags)
@@ -268,15 +278,11 @@ def handle_pte_fault(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int) 
 
 
 def alloc_zeroed_user_highpage_movable(vma: VmAreaStruct, address: int) -> Page | None:
-    from .mempolicy import alloc_page_vma
-
     return alloc_page_vma(vma.vm_mm.machine, GFP_HIGHUSER_MOVABLE | _GFP_ZERO, vma, address)
 
 
 def do_anonymous_page(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int) -> int:
     """A read maps the zero page; a write allocates a zeroed page by policy."""
-    from .memcontrol import mem_cgroup_newpage_charge, mem_cgroup_uncharge_page
-
     if not flags & FAULT_FLAG_WRITE:
         entry = pte_mkspecial(pfn_pte(my_zero_pfn(mm.machine), vma.vm_page_prot))
         spin_lock(mm.page_table_lock)
@@ -313,9 +319,6 @@ def do_anonymous_page(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int)
 def do_wp_page(mm: MmStruct, vma: VmAreaStruct, address: int, orig_pte: int) -> int:
     """Write to a write-protected pte: reuse the page if this is its only
     mapping (anon) or the mapping is shared, else copy on write."""
-    from .memcontrol import mem_cgroup_newpage_charge
-    from .mempolicy import alloc_page_vma
-    from .page_writeback import set_page_dirty
     from .swapfile import reuse_swap_page
 
     old_page = vm_normal_page(vma, address, orig_pte)
@@ -416,9 +419,6 @@ def do_linear_fault(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int) -
 def _do_fault(mm: MmStruct, vma: VmAreaStruct, address: int, pgoff: int, flags: int) -> int:
     """__do_fault: get the page from vm_ops->fault (locked), COW it for a
     private write, and install the pte."""
-    from .memcontrol import mem_cgroup_newpage_charge
-    from .mempolicy import alloc_page_vma
-    from .page_writeback import set_page_dirty
 
     assert vma.vm_ops is not None and vma.vm_ops.fault is not None
     ret, page = vma.vm_ops.fault(vma, pgoff, flags)
@@ -481,8 +481,6 @@ def _do_fault(mm: MmStruct, vma: VmAreaStruct, address: int, pgoff: int, flags: 
 
 def copy_one_pte(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct, addr: int, pte: int) -> int:
     """Copy one pte to the child; COW mappings are write-protected in both."""
-    from .swapfile import swap_duplicate
-
     if not pte_present(pte):
         entry = pte_to_swp_entry(pte)
         if not is_migration_entry(entry):
@@ -526,9 +524,9 @@ def copy_page_range(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct) -> in
         return 0
     start_vpn = vma.vm_start >> PAGE_SHIFT
     end_vpn = vma.vm_end >> PAGE_SHIFT
-    for vpn in sorted(v for v in src_mm.ptes if start_vpn <= v < end_vpn):
+    for vpn, pte in src_mm.ptes.range(start_vpn, end_vpn):
         addr = vpn << PAGE_SHIFT
-        pte = copy_one_pte(dst_mm, src_mm, vma, addr, src_mm.ptes[vpn])
+        pte = copy_one_pte(dst_mm, src_mm, vma, addr, pte)
         pte_alloc_map(dst_mm, addr)
         set_pte_at(dst_mm, addr, pte)
     return 0
@@ -539,8 +537,6 @@ def copy_page_range(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct) -> in
 
 def zap_pte_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
     """Clear the ptes of [start, end): drop page references and swap counts."""
-    from .page_writeback import set_page_dirty
-    from .swap import mark_page_accessed
     from .swapfile import free_swap_and_cache
 
     start_vpn, end_vpn = start >> PAGE_SHIFT, end >> PAGE_SHIFT
@@ -555,7 +551,7 @@ def zap_pte_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None
 def _zap_ptes(mm: MmStruct, vma: VmAreaStruct, start_vpn: int, end_vpn: int,
               set_page_dirty: Callable[[Page], int], mark_page_accessed: Callable[[Page], None],
               free_swap_and_cache: Callable[[Machine, int], int]) -> None:
-    for vpn in sorted(v for v in mm.ptes if start_vpn <= v < end_vpn):
+    for vpn, _ in mm.ptes.range(start_vpn, end_vpn):
         ptent = mm.ptes.pop(vpn)
         addr = vpn << PAGE_SHIFT
         if pte_present(ptent):
@@ -663,8 +659,7 @@ def change_protection(vma: VmAreaStruct, start: int, end: int,
     from .pgtable import pte_modify
 
     mm = vma.vm_mm
-    for vpn in [v for v in mm.ptes if start >> PAGE_SHIFT <= v < end >> PAGE_SHIFT]:
-        pte = mm.ptes[vpn]
+    for vpn, pte in mm.ptes.range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
         if not pte_present(pte):
             continue
         new = pte_modify(pte, vma.vm_page_prot)
@@ -679,8 +674,9 @@ def move_page_tables(mm: MmStruct, vma: VmAreaStruct, old_addr: int, new_vma: Vm
     their index: the new VMA's pgoff was chosen so rmap still finds them."""
     delta = (new_addr - old_addr) >> PAGE_SHIFT
     lo, hi = old_addr >> PAGE_SHIFT, (old_addr + length) >> PAGE_SHIFT
-    moving = sorted(v for v in mm.ptes if lo <= v < hi)
-    ptes = [(vpn, mm.ptes.pop(vpn)) for vpn in moving]
+    ptes = mm.ptes.range(lo, hi)
+    for vpn, _ in ptes:
+        del mm.ptes[vpn]
     for vpn, pte in ptes:
         addr = (vpn + delta) << PAGE_SHIFT
         pte_alloc_map(mm, addr)

@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE, gfp_zone
-from .mmzone import MAX_NUMNODES, ZONE_MOVABLE, ZoneStatItem
-from .page import PAGE_SHIFT, PAGE_SIZE
-from .page_alloc import _alloc_pages_nodemask, node_zonelist
+from .list import ListHead, list_add_tail
+from .mm_inline import page_is_file_cache
+from .mmap import VM_HUGETLB, VM_IO, VM_PFNMAP, VM_RESERVED
+from .mmzone import MAX_NUMNODES, ZONE_MOVABLE, ZONE_NORMAL, ZoneStatItem
+from .page import PAGE_SHIFT, PAGE_SIZE, PageAnon, PageKsm, PageReserved, page_mapcount
+from .page_alloc import _alloc_pages_nodemask, alloc_pages_exact_node, node_zonelist
+from .pagemap import mapping_gfp_mask
+from .pgtable import pte_present
+from .rmap import page_anon_vma, vma_address
+from .vmscan import isolate_lru_page
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -332,7 +339,8 @@ def do_get_mempolicy(task: TaskStruct, addr: int, flags: int) -> tuple[int, int,
 
 
 def policy_zone(machine: Machine) -> int:
-    """The highest populated zone type below ZONE_MOVABLE (where policies apply)."""
+    """The highest populated zone type below ZONE_MOVABLE (where policies apply):
+    never above ZONE_NORMAL, so a zone type from ZONE_NORMAL up is never below it."""
     zones = [z.zone_idx for z in machine.zones() if z.present_pages and z.zone_idx < ZONE_MOVABLE]
     return max(zones) if zones else 0
 
@@ -360,8 +368,10 @@ def policy_zonelist_node(machine: Machine, gfp: int, pol: Mempolicy) -> int:
 
 
 def policy_nodemask(machine: Machine, gfp: int, pol: Mempolicy) -> frozenset[int] | None:
-    if pol.mode == MPOL_BIND and gfp_zone(gfp) >= policy_zone(machine):
-        return pol.nodes
+    if pol.mode == MPOL_BIND:
+        zone_type = gfp_zone(gfp)
+        if zone_type >= ZONE_NORMAL or zone_type >= policy_zone(machine):
+            return pol.nodes
     return None
 
 
@@ -447,14 +457,12 @@ class SharedPolicy:
 def vma_migratable(vma: VmAreaStruct) -> bool:
     """include/linux/mempolicy.h: no VM_IO/HUGETLB/PFNMAP/RESERVED VMAs, and no
     file mapping restricted to zones below policy_zone."""
-    from .mmap import VM_HUGETLB, VM_IO, VM_PFNMAP, VM_RESERVED
-    from .pagemap import mapping_gfp_mask
-
     if vma.vm_flags & (VM_IO | VM_HUGETLB | VM_PFNMAP | VM_RESERVED):
         return False
     if vma.vm_file is not None:
         mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
-        if gfp_zone(mapping_gfp_mask(mapping)) < policy_zone(vma.vm_mm.machine):
+        zone_type = gfp_zone(mapping_gfp_mask(mapping))
+        if zone_type < ZONE_NORMAL and zone_type < policy_zone(vma.vm_mm.machine):
             return False
     return True
 
@@ -464,11 +472,6 @@ def vma_migratable(vma: VmAreaStruct) -> bool:
 
 def migrate_page_add(page: Page, pagelist: object, flags: int) -> None:
     """Isolate a misplaced page for migration; shared pages only with MOVE_ALL."""
-    from .list import ListHead, list_add_tail
-    from .mm_inline import page_is_file_cache
-    from .page import page_mapcount
-    from .vmscan import isolate_lru_page
-
     assert isinstance(pagelist, ListHead)
     if flags & MPOL_MF_MOVE_ALL or page_mapcount(page) == 1:
         if isolate_lru_page(page) == 0:
@@ -480,13 +483,11 @@ def check_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int
                     private: object) -> int:
     """Walk present ptes; pages on the wrong side of ``nodes`` are queued for
     migration, or (without a move flag) end the walk. Returns where it stopped."""
-    from .memory import vm_normal_page
-    from .page import PageKsm, PageReserved
-    from .pgtable import pte_present
+    from .memory import pte_read, vm_normal_page
 
     mm = vma.vm_mm
     while addr < end:
-        pte = mm.ptes.get(addr >> PAGE_SHIFT, 0)
+        pte = pte_read(mm, addr)
         if pte_present(pte):
             page = vm_normal_page(vma, addr, pte)
             # 2.6.35 skips KSM pages here; since 3.9 they migrate (profile switch).
@@ -558,9 +559,6 @@ def new_vma_page(page: Page, private: object, result: object) -> Page | None:
 
 
 def page_address_in_vma(page: Page, vma: VmAreaStruct) -> int:
-    from .page import PageAnon
-    from .rmap import page_anon_vma, vma_address
-
     if PageAnon(page):
         if vma.anon_vma is None or page_anon_vma(page) not in [avc.anon_vma for avc in vma.anon_vma_chain]:
             return -errno.EFAULT
@@ -575,8 +573,6 @@ def page_address_in_vma(page: Page, vma: VmAreaStruct) -> int:
 def new_node_page(page: Page, private: object, result: object) -> Page | None:
     """migrate_pages(2)'s allocator: the destination node first, falling back
     to others (no __GFP_THISNODE: the destination is not strict)."""
-    from .page_alloc import alloc_pages_exact_node
-
     assert isinstance(private, int)
     return alloc_pages_exact_node(page.zone.machine, private, GFP_HIGHUSER_MOVABLE, 0)
 

@@ -12,7 +12,6 @@ and the move_newpage tail.
 from __future__ import annotations
 
 import errno
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -214,7 +213,8 @@ def remove_migration_pte(new: Page, vma: VmAreaStruct, addr: int, old: object) -
         else:
             page_add_file_rmap(new)
         # No need to invalidate - it was non-present before.
-        _trace(mm.machine, "remove_migration_pte", addr=addr, pte=pte)
+        if mm.machine.trace.enabled:
+            _trace(mm.machine, "remove_migration_pte", addr=addr, pte=pte)
     finally:
         spin_unlock(mm.page_table_lock)
     return SWAP_AGAIN
@@ -464,7 +464,7 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
 
     Return: 0, -EAGAIN (retry), -ENOMEM (abort all) or a permanent error.
     """
-    machine = _machine_of(page)
+    machine = page.zone.machine
     remap_swapcache = 1
     rcu_locked = 0
     mem: list[MemCgroup | None] = [None]
@@ -576,7 +576,7 @@ def unmap_and_move(get_new_page: NewPage, private: object, page: Page, force: in
                    offlining: int) -> int:
     """Obtain the lock on page, remove all ptes and migrate the page to a
     newly allocated page. L549."""
-    machine = _machine_of(page)
+    machine = page.zone.machine
     result: list[StatusSlot | None] = [None]
     newpage = get_new_page(page, private, result)
     if newpage is None:
@@ -588,7 +588,8 @@ def unmap_and_move(get_new_page: NewPage, private: object, page: Page, force: in
         _account(machine, page, "freed under us (only the isolation reference was left)")
     else:
         rc = _unmap_and_move(page, newpage, force, offlining)
-    machine.account.attempt(page.pfn, rc, page_to_nid(newpage), bool(force))
+    if machine.account.enabled:
+        machine.account.attempt(page.pfn, rc, page_to_nid(newpage), bool(force))
     # move_newpage: move the new page to the LRU; if migration was not
     # successful this frees it.
     putback_lru_page(newpage)
@@ -692,13 +693,16 @@ class PageToNodeArray(list[PageToNode]):
         self._index = None
 
     def first_match(self, p: Page) -> PageToNode | None:
-        if self._index is None:
-            index: dict[int, PageToNode] = {}
-            for pp in itertools.takewhile(lambda pp: pp.node != MAX_NUMNODES, self):
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            i = 0
+            while self[i].node != MAX_NUMNODES:
+                pp = self[i]
                 if pp.page is not None:
                     index.setdefault(id(pp.page), pp)
-            self._index = index
-        return self._index.get(id(p))
+                i += 1
+        return index.get(id(p))
 
 
 PAGE_TO_NODE_SIZE = 24  # sizeof(struct page_to_node) on 64-bit
@@ -708,13 +712,12 @@ CHUNK_NR_PAGES = PAGE_SIZE // PAGE_TO_NODE_SIZE - 1  # 169
 def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> Page | None:
     """Allocate the target page on the node of the first chunk entry whose
     page is ``p``; point ``result`` at that entry's status. L806."""
-    pm = private
-    assert isinstance(pm, PageToNodeArray)
+    pm: PageToNodeArray = private  # type: ignore[assignment]  # do_move_page_to_node_array's chunk
     pp = pm.first_match(p)
     if pp is None:  # pragma: no cover (every isolated page came from this chunk)
         return None
     result[0] = pp
-    return alloc_pages_exact_node_for(p, pp.node)
+    return alloc_pages_exact_node(p.zone.machine, pp.node, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
 
 
 def alloc_pages_exact_node_for(p: Page, nid: int) -> Page | None:
@@ -729,8 +732,11 @@ def do_move_page_to_node_array(mm: MmStruct, pm: PageToNodeArray, migrate_all: i
     down_read(mm.mmap_sem)
     try:
         # Build a list of pages to migrate
-        for pp in itertools.takewhile(lambda pp: pp.node != MAX_NUMNODES, pm):
+        i = 0
+        while pm[i].node != MAX_NUMNODES:
+            pp = pm[i]
             pp.status = _isolate_one(machine, mm, pp, migrate_all, pagelist)
+            i += 1
         err = 0
         if not list_empty(pagelist):
             err = migrate_pages(pagelist, new_page_node, pm, 0)

@@ -27,6 +27,7 @@ from .page import (
     Page,
     PageLocked,
     PageUnevictable,
+    PG_mlocked,
     SetPageMlocked,
     TestClearPageMlocked,
     TestSetPageMlocked,
@@ -37,6 +38,7 @@ from .vmscan import isolate_lru_page, putback_lru_page
 from .vmstat import VM_EVENT_NAMES
 
 NR_MLOCK = ZoneStatItem.NR_MLOCK
+_MLOCKED = 1 << PG_mlocked
 UNEVICTABLE_PGMLOCKED = VM_EVENT_NAMES.index("unevictable_pgs_mlocked")
 UNEVICTABLE_PGMUNLOCKED = VM_EVENT_NAMES.index("unevictable_pgs_munlocked")
 UNEVICTABLE_PGSTRANDED = VM_EVENT_NAMES.index("unevictable_pgs_stranded")
@@ -83,7 +85,7 @@ def munlock_vma_page(page: Page) -> None:
 
 def mlock_migrate_page(newpage: Page, page: Page) -> None:
     """Move PG_mlocked and its NR_MLOCK count from the old page's zone to the new one's."""
-    if TestClearPageMlocked(page):
+    if page.flags & _MLOCKED and TestClearPageMlocked(page):
         page.zone.vm_stat[NR_MLOCK] -= 1
         SetPageMlocked(newpage)
         newpage.zone.vm_stat[NR_MLOCK] += 1

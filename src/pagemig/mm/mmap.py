@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .page import PAGE_SHIFT, PAGE_SIZE
-from .pgtable import vm_get_page_prot
+from .pgtable import PageTables, vm_get_page_prot
 from .rwsem import RwSemaphore
 from .spinlock import SpinLock
 
@@ -144,9 +144,11 @@ class MmStruct:
         self.machine = machine
         self.mmap: list[VmAreaStruct] = []
         self._ends: list[int] = []
-        # Page tables: present ptes by virtual page number; the upper levels
-        # as the sets of present pgd/pud/pmd indices.
-        self.ptes: dict[int, int] = {}
+        # Page tables: the ptes by virtual page number (pte pages of 512
+        # entries per pmd); the upper levels as the sets of present pgd/pud/pmd
+        # indices. ``pte_pages`` is the same storage, indexed by hot paths.
+        self.ptes = PageTables()
+        self.pte_pages = self.ptes.pte_pages
         self.pgd_present: set[int] = set()
         self.pud_present: set[int] = set()
         self.pmd_present: set[int] = set()
@@ -167,6 +169,10 @@ class MmStruct:
         # migration entry is zapped; check() adds it to its recount.
         self.rss_leaked = [0] * NR_MM_COUNTERS
         self.migration_rss: dict[int, int] = {}  # vpn -> counter a migration entry holds
+        # The model's TLB for get_user/put_user (uaccess.py): vpn -> (pte after
+        # the access, the frame's bytes); an entry is used only while the pte
+        # is unchanged, when the MMU's access would change nothing.
+        self.uaccess_tlb: dict[int, tuple[int, memoryview]] = {}
 
     def __repr__(self) -> str:
         return f"<mm {len(self.mmap)} vmas rss={self.rss}>"

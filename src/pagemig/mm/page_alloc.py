@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bug import VM_BUG_ON, KernelBug, dump_page
+from .cpuset import cpuset_zone_allowed
 from .gfp import _GFP_THISNODE, _GFP_ZERO, gfp_zone
 from .highmem import clear_highpage
 from .mmzone import (
@@ -22,8 +23,8 @@ from .mmzone import (
 from .page import (
     PAGE_FLAGS_CHECK_AT_FREE,
     PAGE_FLAGS_CHECK_AT_PREP,
+    PAGE_MAPPING_ANON,
     Page,
-    PageAnon,
     PG_buddy,
     PG_mlocked,
     put_page_testzero,
@@ -99,15 +100,16 @@ def zone_watermark_ok(zone: Zone, order: int, mark: int, classzone_idx: int,
 
 def zone_statistics(machine: Machine, preferred_zone: Zone, z: Zone) -> None:
     """NUMA hit/miss/foreign/local/other, as numastat reports them."""
+    vm_stat = z.vm_stat
     if z.node_id == preferred_zone.node_id:
-        z.vm_stat[NUMA_HIT] += 1
+        vm_stat[NUMA_HIT] += 1
     else:
-        z.vm_stat[NUMA_MISS] += 1
+        vm_stat[NUMA_MISS] += 1
         preferred_zone.vm_stat[NUMA_FOREIGN] += 1
-    if z.node_id == machine.numa_node_id():
-        z.vm_stat[NUMA_LOCAL] += 1
+    if z.node_id == machine.cpu_to_node[machine.current_cpu]:  # numa_node_id()
+        vm_stat[NUMA_LOCAL] += 1
     else:
-        z.vm_stat[NUMA_OTHER] += 1
+        vm_stat[NUMA_OTHER] += 1
 
 
 def _rmqueue(zone: Zone) -> Page | None:
@@ -117,7 +119,7 @@ def _rmqueue(zone: Zone) -> Page | None:
     if zone.free_list:
         page = zone.free_list.pop()
     elif zone.next_fresh_pfn < zone.zone_start_pfn + zone.spanned_pages:
-        page = zone.machine.pfn_to_page(zone.next_fresh_pfn)
+        page = zone.machine.pfn_to_page_in(zone.next_fresh_pfn, zone)
         zone.next_fresh_pfn += 1
     else:
         return None
@@ -174,7 +176,9 @@ def get_page_from_freelist(machine: Machine, gfp_mask: int, nodemask: frozenset[
             continue
         if nodemask is not None and zone.node_id not in nodemask:
             continue
-        if alloc_flags & ALLOC_CPUSET and not machine.cpuset_zone_allowed(zone, gfp_mask):
+        # cpuset_zone_allowed_softwall (__GFP_THISNODE is always allowed)
+        if alloc_flags & ALLOC_CPUSET and not gfp_mask & _GFP_THISNODE \
+                and not cpuset_zone_allowed(machine.current, zone.node_id, gfp_mask):
             continue
         if not alloc_flags & ALLOC_NO_WATERMARKS:
             mark = zone.watermark[alloc_flags & ALLOC_WMARK_MASK]
@@ -194,12 +198,15 @@ def _alloc_pages_nodemask(machine: Machine, gfp_mask: int, order: int, zonelist:
     if order != 0:
         raise ValueError("only order-0 allocations are modelled (compound pages come later)")
     high_zoneidx = gfp_zone(gfp_mask)
-    candidates = [z for z in zonelist if z.zone_idx <= high_zoneidx
-                  and (nodemask is None or z.node_id in nodemask)]
-    if not candidates:
+    # first_zones_zonelist: the preferred zone is the first usable one.
+    for preferred_zone in zonelist:
+        if preferred_zone.zone_idx <= high_zoneidx and (nodemask is None
+                                                        or preferred_zone.node_id in nodemask):
+            break
+    else:
         return None
-    preferred_zone = candidates[0]
-    if machine.should_fail("alloc_page", node=preferred_zone.node_id, gfp=gfp_mask, order=order):
+    if machine.faults.rules and machine.should_fail("alloc_page", node=preferred_zone.node_id,
+                                                    gfp=gfp_mask, order=order):
         return None
     page = get_page_from_freelist(machine, gfp_mask, nodemask, order, zonelist, high_zoneidx,
                                   ALLOC_WMARK_LOW | ALLOC_CPUSET, preferred_zone)
@@ -215,10 +222,12 @@ def _alloc_pages_nodemask(machine: Machine, gfp_mask: int, order: int, zonelist:
 
 def alloc_pages_exact_node(machine: Machine, nid: int, gfp_mask: int, order: int = 0) -> Page | None:
     """Allocate on ``nid``'s zonelist; with __GFP_THISNODE on ``nid`` alone."""
-    VM_BUG_ON(nid < 0 or nid >= MAX_NUMNODES or nid >= len(machine.nodes),
-              message=f"alloc_pages_exact_node: node {nid} is not online")
+    if nid < 0 or nid >= MAX_NUMNODES or nid >= len(machine.nodes):
+        VM_BUG_ON(True, message=f"alloc_pages_exact_node: node {nid} is not online")
+    pgdat = machine.nodes[nid]
     return _alloc_pages_nodemask(machine, gfp_mask, order,
-                                  node_zonelist(machine.nodes[nid], gfp_mask))
+                                  pgdat.thisnode_zonelist if gfp_mask & _GFP_THISNODE
+                                  else pgdat.node_zonelists)  # node_zonelist
 
 
 def alloc_pages_node(machine: Machine, nid: int, gfp_mask: int, order: int = 0) -> Page | None:
@@ -252,7 +261,8 @@ def free_hot_cold_page(page: Page, cold: int = 0) -> None:
     """Return an order-0 page to its zone."""
     was_mlocked = page.flags & _MLOCKED
     page.flags &= ~_MLOCKED
-    if PageAnon(page):
+    mapping = page.mapping
+    if mapping is not None and mapping.mapping_flags & PAGE_MAPPING_ANON:  # PageAnon
         page.mapping = None
     free_pages_check(page)
     zone = page.zone

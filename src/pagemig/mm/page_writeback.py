@@ -14,8 +14,10 @@ from .page import (
     ClearPageReclaim,
     Page,
     PageDirty,
-    PageLocked,
     PageReclaim,
+    PG_dirty,
+    PG_locked,
+    PG_reclaim,
     TestClearPageDirty,
     TestClearPageReclaim,
     TestClearPageWriteback,
@@ -26,6 +28,9 @@ from .page import (
 from .spinlock import spin_lock_irq, spin_unlock_irq
 
 NR_FILE_DIRTY = ZoneStatItem.NR_FILE_DIRTY
+_DIRTY = 1 << PG_dirty
+_LOCKED = 1 << PG_locked
+_RECLAIM = 1 << PG_reclaim
 NR_WRITEBACK = ZoneStatItem.NR_WRITEBACK
 
 
@@ -65,11 +70,11 @@ def set_page_dirty(page: Page) -> int:
         if PageReclaim(page):
             ClearPageReclaim(page)
         if spd is None:
-            from .buffer import _set_page_dirty_buffers
-
-            spd = _set_page_dirty_buffers
+            spd = _buffer._set_page_dirty_buffers
         return spd(page)
-    if not PageDirty(page) and not TestSetPageDirty(page):
+    flags = page.flags
+    if not flags & _DIRTY:  # !PageDirty && !TestSetPageDirty
+        page.flags = flags | _DIRTY
         return 1
     return 0
 
@@ -77,20 +82,22 @@ def set_page_dirty(page: Page) -> int:
 def clear_page_dirty_for_io(page: Page) -> int:
     """Clear PG_dirty before writing the page out; returns whether it was dirty.
     Context: page locked."""
-    BUG_ON(not PageLocked(page), "clear_page_dirty_for_io of an unlocked page")
-    ClearPageReclaim(page)
+    flags = page.flags
+    if not flags & _LOCKED:
+        BUG_ON(True, "clear_page_dirty_for_io of an unlocked page")
+    page.flags = flags & ~_RECLAIM  # ClearPageReclaim
     mapping = page_mapping(page)
     if mapping is not None and mapping_cap_account_dirty(mapping):
-        from .rmap import page_mkclean
-
-        if page_mkclean(page):
+        if _rmap.page_mkclean(page):
             set_page_dirty(page)
         if TestClearPageDirty(page):
             page.zone.vm_stat[NR_FILE_DIRTY] -= 1
             mapping.bdi_reclaimable -= 1
             return 1
         return 0
-    return int(TestClearPageDirty(page))
+    flags = page.flags  # TestClearPageDirty
+    page.flags = flags & ~_DIRTY
+    return 1 if flags & _DIRTY else 0
 
 
 def test_set_page_writeback(page: Page) -> bool:
@@ -160,3 +167,8 @@ def cancel_dirty_page(page: Page) -> None:
         if mapping is not None and mapping_cap_account_dirty(mapping):
             page.zone.vm_stat[NR_FILE_DIRTY] -= 1
             mapping.bdi_reclaimable -= 1
+
+
+# Imported last: both import this module (a cycle resolved at call time).
+from . import buffer as _buffer  # noqa: E402
+from . import rmap as _rmap  # noqa: E402

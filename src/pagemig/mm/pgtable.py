@@ -8,6 +8,9 @@ of their present indices on the mm, so each level's present check can fail.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
 from .page import PAGE_SHIFT
 
 _PAGE_PRESENT = 1 << 0
@@ -103,7 +106,7 @@ def pte_modify(pte: int, prot: int) -> int:
 
 def is_swap_pte(pte: int) -> bool:
     """Not none and not present (no nonlinear file ptes in this model)."""
-    return pte != 0 and not pte_present(pte)
+    return pte != 0 and not pte & (_PAGE_PRESENT | _PAGE_PROTNONE)
 
 
 def swp_entry_to_pte(entry: int) -> int:
@@ -137,3 +140,80 @@ def pmd_index(addr: int) -> int:
     return addr >> PMD_SHIFT
 
 
+
+
+# --- the pte pages of an mm -------------------------------------------------------------------
+
+PTE_INDEX_MASK = PTRS_PER_PTE - 1
+PTE_PAGE_SHIFT = PMD_SHIFT - PAGE_SHIFT  # vpn >> this: the pmd a pte lives under
+
+
+class PageTables(MutableMapping[int, int]):
+    """The ptes of one mm as the kernel keeps them: one pte page of
+    PTRS_PER_PTE entries per pmd that has any (``pte_pages``, by vpn >> 9),
+    an entry of 0 being pte_none. It reads as a mapping from virtual page
+    number to the non-none ptes, in address order; hot paths index
+    ``pte_pages`` directly. A pte costs 8 bytes plus its int, not a dict entry.
+    """
+
+    __slots__ = ("pte_pages",)
+
+    def __init__(self) -> None:
+        self.pte_pages: dict[int, list[int]] = {}
+
+    def __getitem__(self, vpn: int) -> int:
+        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        if table is not None:
+            pte = table[vpn & PTE_INDEX_MASK]
+            if pte:
+                return pte
+        raise KeyError(vpn)
+
+    def get(self, vpn: int, default: Any = None) -> Any:
+        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        if table is not None:
+            pte = table[vpn & PTE_INDEX_MASK]
+            if pte:
+                return pte
+        return default
+
+    def __contains__(self, vpn: object) -> bool:
+        return isinstance(vpn, int) and self.get(vpn, 0) != 0
+
+    def __setitem__(self, vpn: int, pte: int) -> None:
+        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        if table is None:
+            table = self.pte_pages[vpn >> PTE_PAGE_SHIFT] = [0] * PTRS_PER_PTE
+        table[vpn & PTE_INDEX_MASK] = pte
+
+    def __delitem__(self, vpn: int) -> None:
+        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        if table is None or not table[vpn & PTE_INDEX_MASK]:
+            raise KeyError(vpn)
+        table[vpn & PTE_INDEX_MASK] = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for nr in sorted(self.pte_pages):
+            base = nr << PTE_PAGE_SHIFT
+            for i, pte in enumerate(self.pte_pages[nr]):
+                if pte:
+                    yield base + i
+
+    def __len__(self) -> int:
+        return sum(PTRS_PER_PTE - table.count(0) for table in self.pte_pages.values())
+
+    def range(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """The (vpn, pte) pairs of the non-none ptes with lo <= vpn < hi, in order."""
+        out: list[tuple[int, int]] = []
+        if hi <= lo:
+            return out
+        first, last = lo >> PTE_PAGE_SHIFT, (hi - 1) >> PTE_PAGE_SHIFT
+        for nr in sorted(nr for nr in self.pte_pages if first <= nr <= last):
+            base = nr << PTE_PAGE_SHIFT
+            for i, pte in enumerate(self.pte_pages[nr]):
+                if pte and lo <= base + i < hi:
+                    out.append((base + i, pte))
+        return out
+
+    def __repr__(self) -> str:
+        return f"PageTables({dict(self.items())!r})"

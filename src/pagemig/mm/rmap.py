@@ -9,7 +9,7 @@ A file page is reached through its mapping's ``i_mmap`` list of VMAs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .bug import BUG_ON, VM_BUG_ON
 from .ksm import rmap_walk_ksm, try_to_unmap_ksm
@@ -36,20 +36,26 @@ from .page import (
     PageKsm,
     PageLocked,
     PageMapping,
-    PageSwapCache,
+    PG_locked,
+    PG_swapcache,
     SetPageSwapBacked,
     page_index,
     page_mapped,
 )
 from .page_writeback import set_page_dirty
 from .pgtable import (
+    _PAGE_DIRTY,
+    _PAGE_PRESENT,
+    _PAGE_PROTNONE,
+    PGDIR_SHIFT,
+    PMD_SHIFT,
+    PTE_INDEX_MASK,
+    PUD_SHIFT,
     pgd_index,
     pmd_index,
     pte_dirty,
     pte_mkclean,
     pte_mkold,
-    pte_pfn,
-    pte_present,
     pte_write,
     pte_wrprotect,
     pte_young,
@@ -67,6 +73,9 @@ if TYPE_CHECKING:
     from .sched import SchedulerHost
 
 NR_ANON_PAGES = ZoneStatItem.NR_ANON_PAGES
+_LOCKED = 1 << PG_locked
+_SWAPCACHE = 1 << PG_swapcache
+_PTE_PRESENT_MASK = _PAGE_PRESENT | _PAGE_PROTNONE
 NR_FILE_MAPPED = ZoneStatItem.NR_FILE_MAPPED
 
 # enum ttu_flags
@@ -180,14 +189,16 @@ def page_anon_vma(page: Page) -> AnonVma | None:
     mapping = page.mapping
     if mapping is None or mapping.mapping_flags & PAGE_MAPPING_FLAGS != PAGE_MAPPING_ANON:
         return None
-    assert isinstance(mapping, AnonVma)
-    return mapping
+    return mapping  # type: ignore[return-value]  # tagged PAGE_MAPPING_ANON: an AnonVma
 
 
 def vma_address(page: Page, vma: VmAreaStruct) -> int:
     """Where ``page`` would be mapped in ``vma``, or -EFAULT if outside it."""
-
-    pgoff = page_index(page) if not PageAnon(page) else page.index
+    mapping = page.mapping
+    if mapping is not None and mapping.mapping_flags & PAGE_MAPPING_ANON:  # PageAnon
+        pgoff = page.index
+    else:
+        pgoff = page_index(page)
     address = vma.vm_start + ((pgoff - vma.vm_pgoff) << PAGE_SHIFT)
     if address < vma.vm_start or address >= vma.vm_end:
         return EFAULT_ADDRESS
@@ -211,8 +222,10 @@ def page_add_anon_rmap(page: Page, vma: VmAreaStruct, address: int) -> None:
         page.zone.vm_stat[NR_ANON_PAGES] += 1
     if PageKsm(page):
         return
-    VM_BUG_ON(not PageLocked(page), page, "page_add_anon_rmap of an unlocked page")
-    VM_BUG_ON(not vma.contains(address), page, "address outside the VMA")
+    if not page.flags & _LOCKED:
+        VM_BUG_ON(True, page, "page_add_anon_rmap of an unlocked page")
+    if not vma.vm_start <= address < vma.vm_end:
+        VM_BUG_ON(True, page, "address outside the VMA")
     if first:
         _page_set_anon_rmap(page, vma, address, False)
 
@@ -242,11 +255,12 @@ def page_dup_rmap(page: Page) -> None:
 
 
 def page_remove_rmap(page: Page) -> None:
-    page._mapcount -= 1
-    if page._mapcount >= 0:
+    mapcount = page._mapcount - 1
+    page._mapcount = mapcount
+    if mapcount >= 0:
         return
-
-    if PageAnon(page):
+    mapping = page.mapping
+    if mapping is not None and mapping.mapping_flags & PAGE_MAPPING_ANON:  # PageAnon
         mem_cgroup_uncharge_page(page)
         page.zone.vm_stat[NR_ANON_PAGES] -= 1
     else:
@@ -255,7 +269,7 @@ def page_remove_rmap(page: Page) -> None:
 
 # --- rmap walks --------------------------------------------------------------------------
 
-RmapOne = Callable[[Page, VmAreaStruct, int, object], int]
+RmapOne = Callable[[Page, VmAreaStruct, int, Any], int]
 
 
 def rmap_walk_anon(page: Page, rmap_one: RmapOne, arg: object) -> int:
@@ -267,11 +281,12 @@ def rmap_walk_anon(page: Page, rmap_one: RmapOne, arg: object) -> int:
         return ret
     spin_lock(anon_vma.lock)
     try:
-        for avc in list(anon_vma.head):
-            address = vma_address(page, avc.vma)
+        for avc in anon_vma.head[:]:
+            vma = avc.vma
+            address = vma_address(page, vma)
             if address == EFAULT_ADDRESS:
                 continue
-            ret = rmap_one(page, avc.vma, address, arg)
+            ret = rmap_one(page, vma, address, arg)
             if ret != SWAP_AGAIN:
                 break
     finally:
@@ -296,7 +311,8 @@ def rmap_walk_file(page: Page, rmap_one: RmapOne, arg: object) -> int:
 
 def rmap_walk(page: Page, rmap_one: RmapOne, arg: object) -> int:
     """Call ``rmap_one`` for every VMA that may map the page. Page locked."""
-    VM_BUG_ON(not PageLocked(page), page, "rmap_walk of an unlocked page")
+    if not page.flags & _LOCKED:
+        VM_BUG_ON(True, page, "rmap_walk of an unlocked page")
     if PageKsm(page):
         return rmap_walk_ksm(page, rmap_one, arg)
     if PageAnon(page):
@@ -309,11 +325,14 @@ def rmap_walk(page: Page, rmap_one: RmapOne, arg: object) -> int:
 
 def page_check_address(page: Page, mm: MmStruct, address: int) -> int | None:
     """The vpn of the present pte mapping ``page`` at ``address``, or None."""
-    if not pgd_pud_pmd_present(mm, address):
+    # pgd_pud_pmd_present
+    if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present
+            and address >> PMD_SHIFT in mm.pmd_present):
         return None
     vpn = address >> PAGE_SHIFT
-    pte = mm.ptes.get(vpn, 0)
-    if pte_present(pte) and pte_pfn(pte) == page.pfn:
+    table = mm.pte_pages.get(address >> PMD_SHIFT)
+    pte = table[vpn & PTE_INDEX_MASK] if table is not None else 0
+    if pte & _PTE_PRESENT_MASK and pte >> PAGE_SHIFT == page.pfn:  # pte_present, pte_pfn
         return vpn
     return None
 
@@ -327,19 +346,19 @@ def pgd_pud_pmd_present(mm: MmStruct, address: int) -> bool:
     )
 
 
-def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object) -> int:
+def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: int) -> int:
     """Replace one pte mapping the page: by a migration entry, a swap entry
     (swap-cache anon), or nothing (file pages unmapped for reclaim)."""
-
-    assert isinstance(flags, int)
     mm = vma.vm_mm
     ret = SWAP_AGAIN
     vpn = page_check_address(page, mm, address)
     if vpn is None:
         return ret
+    ptep = mm.pte_pages[address >> PMD_SHIFT]  # the pte page; the pte is ptep[i]
+    i = vpn & PTE_INDEX_MASK
     spin_lock(mm.page_table_lock)
     try:
-        pte = mm.ptes[vpn]
+        pte = ptep[i]
         # Do not unmap an mlocked page unless asked to ignore mlock;
         # instead make sure it is marked mlocked (out_mlock).
         if not flags & TTU_IGNORE_MLOCK:
@@ -349,34 +368,35 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: object)
             if flags & TTU_ACTION_MASK == TTU_MUNLOCK:
                 return ret
         if not flags & TTU_IGNORE_ACCESS and pte_young(pte):
-            mm.ptes[vpn] = pte_mkold(pte)
+            ptep[i] = pte_mkold(pte)
             return SWAP_FAIL
         # Nuke the page table entry; move the dirty bit to the page.
-        del mm.ptes[vpn]
-        if pte_dirty(pte):
+        ptep[i] = 0
+        if pte & _PAGE_DIRTY:  # pte_dirty
             set_page_dirty(page)
         action = flags & TTU_ACTION_MASK
-        if PageAnon(page):
-            if PageSwapCache(page) and not (
+        mapping = page.mapping
+        if mapping is not None and mapping.mapping_flags & PAGE_MAPPING_ANON:  # PageAnon
+            if page.flags & _SWAPCACHE and not (  # PageSwapCache
                     action == TTU_MIGRATION
                     and mm.machine.kernel.swapcache_gets_migration_entries):
                 entry = page.private
                 assert isinstance(entry, int)
                 if swap_duplicate(mm.machine, entry) < 0:
-                    mm.ptes[vpn] = pte
+                    ptep[i] = pte
                     return SWAP_FAIL
                 if not mm.on_mmlist:
                     mm.on_mmlist = True
                 mm.rss[MM_ANONPAGES] -= 1
                 mm.rss[MM_SWAPENTS] += 1
-                mm.ptes[vpn] = swp_entry_to_pte(entry)
+                ptep[i] = swp_entry_to_pte(entry)
             elif action == TTU_MIGRATION:
-                mm.ptes[vpn] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
+                ptep[i] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
                 mm.migration_rss[vpn] = MM_ANONPAGES
             else:
                 BUG_ON(True, "try_to_unmap of an anon page outside the swap cache")
         elif action == TTU_MIGRATION:
-            mm.ptes[vpn] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
+            ptep[i] = swp_entry_to_pte(make_migration_entry(page.pfn, pte_write(pte)))
             mm.migration_rss[vpn] = MM_FILEPAGES
         else:
             mm.rss[MM_FILEPAGES] -= 1
@@ -395,24 +415,25 @@ def is_vma_temporary_stack(vma: VmAreaStruct) -> bool:
 
 def try_to_unmap_anon(page: Page, flags: int) -> int:
     ret = SWAP_AGAIN
-    if not page_mapped(page):  # page_lock_anon_vma returns NULL
+    if page._mapcount < 0:  # !page_mapped: page_lock_anon_vma returns NULL
         return ret
     anon_vma = page_anon_vma(page)
     if anon_vma is None:
         return ret
     spin_lock(anon_vma.lock)
     try:
-        for avc in list(anon_vma.head):
+        for avc in anon_vma.head[:]:
             vma = avc.vma
             # Temporary exec stacks are moved by shift_arg_pages without the
             # page tables being walkable; migration must leave them alone.
-            if is_vma_temporary_stack(vma) and flags & TTU_ACTION_MASK == TTU_MIGRATION:
+            if vma.vm_flags & (VM_GROWSDOWN | VM_GROWSUP) and is_vma_temporary_stack(vma) \
+                    and flags & TTU_ACTION_MASK == TTU_MIGRATION:
                 continue
             address = vma_address(page, vma)
             if address == EFAULT_ADDRESS:
                 continue
             ret = try_to_unmap_one(page, vma, address, flags)
-            if ret != SWAP_AGAIN or not page_mapped(page):
+            if ret != SWAP_AGAIN or page._mapcount < 0:  # !page_mapped
                 break
     finally:
         spin_unlock(anon_vma.lock)
@@ -440,7 +461,8 @@ def try_to_unmap(page: Page, flags: int) -> int:
 
     Return: SWAP_SUCCESS if it ended up unmapped, else SWAP_AGAIN/FAIL/MLOCK.
     """
-    VM_BUG_ON(not PageLocked(page), page, "try_to_unmap of an unlocked page")
+    if not page.flags & _LOCKED:
+        VM_BUG_ON(True, page, "try_to_unmap of an unlocked page")
     if PageKsm(page):
         ret = try_to_unmap_ksm(page, flags)
     elif PageAnon(page):

@@ -29,8 +29,9 @@ class SpinLock:
 
 
 def spin_lock(lock: SpinLock) -> None:
-    if lock.host.scheduler is not None:
-        lock.host.scheduler.wait_until(lambda: not lock.locked, f"spin_lock({lock.name})")
+    scheduler = lock.host.scheduler
+    if scheduler is not None:
+        scheduler.wait_until(lambda: not lock.locked, f"spin_lock({lock.name})")
     if lock.locked:
         raise KernelBug(f"deadlock: {lock.name} is already held")
     lock.locked = True

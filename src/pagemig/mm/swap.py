@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bug import VM_BUG_ON
-from .list import list_move_tail
+from .list import list_add, list_move_tail
 from .mm_inline import add_page_to_lru_list, del_page_from_lru, del_page_from_lru_list, page_lru_base_type
 from .mmzone import (
     LRU_ACTIVE,
@@ -19,17 +19,17 @@ from .mmzone import (
     LRU_INACTIVE_ANON,
     LRU_INACTIVE_FILE,
     LRU_UNEVICTABLE,
+    NR_LRU_BASE,
 )
 from .page import (
     Page,
-    PageCompound,
     PG_active,
+    PG_head,
     PG_locked,
     PG_lru,
     PG_referenced,
+    PG_tail,
     PG_unevictable,
-    get_page,
-    put_page_testzero,
 )
 from .page_alloc import free_hot_cold_page
 from .spinlock import spin_lock_irq, spin_unlock_irq
@@ -37,12 +37,14 @@ from .vmstat import VM_EVENT_NAMES
 
 if TYPE_CHECKING:
     from ..machine import Machine
+    from .mmzone import Zone
 
 PAGEVEC_SIZE = 14
 
 _LRU = 1 << PG_lru
 _ACTIVE = 1 << PG_active
 _UNEVICTABLE = 1 << PG_unevictable
+_COMPOUND = 1 << PG_head | 1 << PG_tail
 
 
 def _page_cache_release(page: Page) -> None:
@@ -61,9 +63,14 @@ def _put_single_page(page: Page) -> None:
 
 
 def put_page(page: Page) -> None:
-    """Drop a reference; the last one frees the page."""
-    VM_BUG_ON(PageCompound(page), page, "compound pages are not modelled")
-    if put_page_testzero(page):
+    """Drop a reference; the last one frees the page (put_page_testzero, inlined)."""
+    if page.flags & _COMPOUND:
+        VM_BUG_ON(True, page, "compound pages are not modelled")
+    count = page._count
+    if count <= 0:
+        VM_BUG_ON(True, page, "put_page on a page with no references")
+    page._count = count - 1
+    if count == 1:
         _put_single_page(page)
 
 
@@ -76,18 +83,29 @@ def release_pages(pages: list[Page]) -> None:
 
 
 def _pagevec_lru_add(machine: Machine, pvec: list[Page], lru: int) -> None:
-    """____pagevec_lru_add: put every page of the pagevec on ``lru``, drop the pagevec refs."""
-    active = lru in (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE)
+    """____pagevec_lru_add: put every page of the pagevec on ``lru``, drop the pagevec refs.
+    The zone's lru_lock is taken once per run of pages of one zone, as the kernel does."""
+    set_flags = _LRU | _ACTIVE if lru in (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE) else _LRU
+    nr_lru = NR_LRU_BASE + lru
+    zone: Zone | None = None
     for page in pvec:
-        zone = page.zone
-        VM_BUG_ON(page.flags & _ACTIVE, page, "pagevec page already active")
-        VM_BUG_ON(page.flags & _UNEVICTABLE, page, "pagevec page unevictable")
-        VM_BUG_ON(page.flags & _LRU, page, "pagevec page already on an LRU")
-        spin_lock_irq(zone.lru_lock)
-        page.flags |= _LRU
-        if active:
-            page.flags |= _ACTIVE
-        add_page_to_lru_list(zone, page, lru)
+        pagezone = page.zone
+        if pagezone is not zone:
+            if zone is not None:
+                spin_unlock_irq(zone.lru_lock)
+            zone = pagezone
+            spin_lock_irq(zone.lru_lock)
+        flags = page.flags
+        if flags & (_ACTIVE | _UNEVICTABLE | _LRU):
+            VM_BUG_ON(flags & _ACTIVE, page, "pagevec page already active")
+            VM_BUG_ON(flags & _UNEVICTABLE, page, "pagevec page unevictable")
+            VM_BUG_ON(flags & _LRU, page, "pagevec page already on an LRU")
+        flags |= set_flags
+        page.flags = machine.lru_flags_words.setdefault(flags, flags)
+        # add_page_to_lru_list
+        list_add(page, zone.lru[lru])
+        zone.vm_stat[nr_lru] += 1
+    if zone is not None:
         spin_unlock_irq(zone.lru_lock)
     pages = pvec[:]
     pvec.clear()
@@ -96,8 +114,10 @@ def _pagevec_lru_add(machine: Machine, pvec: list[Page], lru: int) -> None:
 
 def _lru_cache_add(machine: Machine, page: Page, lru: int) -> None:
     """__lru_cache_add: queue on this CPU's pagevec for ``lru`` with a reference."""
-    pvec = machine.lru_add_pvecs[machine.smp_processor_id()][lru]
-    get_page(page)
+    pvec = machine.lru_add_pvecs[machine.current_cpu][lru]
+    if page._count <= 0:  # page_cache_get
+        VM_BUG_ON(True, page, "get_page on a free or frozen page")
+    page._count += 1
     pvec.append(page)
     # A full pagevec, or LRU caching disabled (lru_cache_disable, 5.13+), adds now.
     if len(pvec) == PAGEVEC_SIZE or machine.lru_disable_count:
@@ -117,12 +137,14 @@ def lru_cache_enable(machine: Machine) -> None:
 
 def lru_cache_add_lru(page: Page, lru: int) -> None:
     """Add a page that is not on any LRU to the pagevec of ``lru``."""
-    if page.flags & _ACTIVE:
-        VM_BUG_ON(page.flags & _UNEVICTABLE, page, "active and unevictable")
-        page.flags &= ~_ACTIVE
-    elif page.flags & _UNEVICTABLE:
-        page.flags &= ~_UNEVICTABLE
-    VM_BUG_ON(page.flags & (_LRU | _ACTIVE | _UNEVICTABLE), page, "lru_cache_add_lru")
+    flags = page.flags
+    if flags & _ACTIVE:
+        VM_BUG_ON(flags & _UNEVICTABLE, page, "active and unevictable")
+        page.flags = flags = flags & ~_ACTIVE
+    elif flags & _UNEVICTABLE:
+        page.flags = flags = flags & ~_UNEVICTABLE
+    if flags & (_LRU | _ACTIVE | _UNEVICTABLE):
+        VM_BUG_ON(True, page, "lru_cache_add_lru")
     _lru_cache_add(page.zone.machine, page, lru)
 
 

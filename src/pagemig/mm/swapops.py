@@ -34,15 +34,17 @@ def swp_offset(entry: int) -> int:
 
 def make_migration_entry(pfn: int, write: bool) -> int:
     """Caller must hold the page lock (checked by the rmap code that calls this)."""
-    return swp_entry(SWP_MIGRATION_WRITE if write else SWP_MIGRATION_READ, pfn)
+    # swp_entry(SWP_MIGRATION_WRITE or _READ, pfn)
+    return ((SWP_MIGRATION_WRITE if write else SWP_MIGRATION_READ) << SWP_TYPE_SHIFT) \
+        | (pfn & SWP_OFFSET_MASK)
 
 
 def is_migration_entry(entry: int) -> bool:
-    return swp_type(entry) in (SWP_MIGRATION_READ, SWP_MIGRATION_WRITE)
+    return entry >> SWP_TYPE_SHIFT in (SWP_MIGRATION_READ, SWP_MIGRATION_WRITE)  # swp_type
 
 
 def is_write_migration_entry(entry: int) -> bool:
-    return swp_type(entry) == SWP_MIGRATION_WRITE
+    return entry >> SWP_TYPE_SHIFT == SWP_MIGRATION_WRITE  # swp_type
 
 
 def make_migration_entry_read(entry: int) -> int:
@@ -51,7 +53,7 @@ def make_migration_entry_read(entry: int) -> int:
 
 
 def migration_entry_to_pfn(entry: int) -> int:
-    return swp_offset(entry)
+    return entry & SWP_OFFSET_MASK  # swp_offset
 
 
 def is_hwpoison_entry(entry: int) -> bool:

@@ -4,6 +4,9 @@ user memory (get_user, put_user, copy_from_user, copy_to_user).
 Every access goes through the user's page tables and the fault handler, so
 an unmapped or unreadable user pointer gives -EFAULT exactly where the
 kernel would, and a copy that runs off the end of a mapping stops part-way.
+A small TLB per mm skips the walk to the frame's bytes when the pte is the
+one the last access left (present, accessed, dirty for a write): then the
+MMU would change nothing, and any other pte (or none) takes the full path.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import struct
 
 from .fault import UserFault, user_access
 from .highmem import kmap, page_bytes
+from .memory import pte_read
 from .mmap import MmStruct
-from .page import PAGE_SIZE
+from .page import PAGE_SHIFT, PAGE_SIZE
+from .pgtable import _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL
 
-_FORMATS = {1: "<B", 2: "<H", 4: "<i", 8: "<Q"}
-_UNSIGNED_4 = "<I"
+_SIZES = (1, 2, 4, 8)
+_TLB_ENTRIES = 64
+_DIRTY_RW = _PAGE_DIRTY | _PAGE_RW
 
 
 def _chunks(addr: int, length: int) -> list[tuple[int, int, int]]:
@@ -31,10 +37,38 @@ def _chunks(addr: int, length: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> memoryview | None:
+    """The frame at user page ``addr`` through the model's TLB: the bytes of
+    the frame the present pte maps, when the access needs no fault and the
+    pte already carries the bits the MMU would set (so the access changes
+    nothing); None otherwise (the caller takes the full path)."""
+    vpn = addr >> PAGE_SHIFT
+    pte = pte_read(mm, addr)
+    tlb = mm.uaccess_tlb
+    hit = tlb.get(vpn)
+    if hit is not None and hit[0] == pte and (not write or pte & _DIRTY_RW == _DIRTY_RW):
+        return hit[1]
+    if not pte & _PAGE_PRESENT or pte & _PAGE_SPECIAL or (write and not pte & _PAGE_RW):
+        return None
+    page = user_access(mm, addr, write)  # sets the accessed (and dirty) bits
+    view = page.zone.zone_pgdat.arena.view(page.pfn)
+    if view is None:
+        return None
+    if len(tlb) >= _TLB_ENTRIES:
+        tlb.clear()
+    tlb[vpn] = (pte_read(mm, addr), view)
+    return view
+
+
 def copy_from_user(mm: MmStruct, addr: int, length: int) -> tuple[bytes, int]:
     """Read user bytes; returns (bytes copied, number of bytes NOT copied)."""
     if addr < 0 or addr + length > mm.task_size:
         return b"", length
+    off = addr & (PAGE_SIZE - 1)
+    if off + length <= PAGE_SIZE:
+        view = _tlb_entry(mm, addr - off, False)
+        if view is not None:
+            return view[off:off + length].tobytes(), 0
     data = bytearray()
     for page_addr, off, n in _chunks(addr, length):
         try:
@@ -49,6 +83,12 @@ def copy_to_user(mm: MmStruct, addr: int, data: bytes) -> int:
     """Write user bytes; returns the number of bytes NOT copied."""
     if addr < 0 or addr + len(data) > mm.task_size:
         return len(data)
+    off = addr & (PAGE_SIZE - 1)
+    if off + len(data) <= PAGE_SIZE:
+        view = _tlb_entry(mm, addr - off, True)
+        if view is not None:
+            view[off:off + len(data)] = data
+            return 0
     done = 0
     for page_addr, off, n in _chunks(addr, len(data)):
         try:
@@ -61,19 +101,34 @@ def copy_to_user(mm: MmStruct, addr: int, data: bytes) -> int:
 
 
 def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | None:
-    """One naturally sized value, or None on a fault (the -EFAULT case)."""
+    """One naturally sized value, or None on a fault (the -EFAULT case).
+    ``signed`` applies to 4- and 8-byte values."""
+    off = addr & (PAGE_SIZE - 1)
+    if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
+        hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
+        if hit is not None and hit[0] == pte_read(mm, addr):
+            view: memoryview | None = hit[1]
+        else:
+            view = _tlb_entry(mm, addr - off, False)
+        if view is not None:
+            return int.from_bytes(view[off:off + size], "little", signed=signed and size >= 4)
     raw, left = copy_from_user(mm, addr, size)
     if left:
         return None
-    fmt = _FORMATS[size] if signed or size != 4 else _UNSIGNED_4
-    if signed and size == 8:
-        fmt = "<q"
-    value: int = struct.unpack(fmt, raw)[0]
-    return value
+    return int.from_bytes(raw, "little", signed=signed and size >= 4)
 
 
 def put_user(mm: MmStruct, addr: int, size: int, value: int) -> bool:
-    fmt = "<i" if size == 4 and value < 0 else ("<q" if size == 8 and value < 0 else _FORMATS[size])
-    if size == 4 and value >= 0:
-        fmt = "<I"
-    return copy_to_user(mm, addr, struct.pack(fmt, value)) == 0
+    if size not in _SIZES:
+        raise KeyError(size)
+    if value < 0 and size < 4:
+        raise struct.error(f"argument out of range for a {size}-byte unsigned value")
+    data = value.to_bytes(size, "little", signed=value < 0)
+    off = addr & (PAGE_SIZE - 1)
+    if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
+        hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
+        pte = pte_read(mm, addr)
+        if hit is not None and hit[0] == pte and pte & _DIRTY_RW == _DIRTY_RW:
+            hit[1][off:off + size] = data
+            return True
+    return copy_to_user(mm, addr, data) == 0

@@ -6,15 +6,16 @@ import errno
 
 from .bug import VM_BUG_ON
 from .filemap import page_mapping
-from .mm_inline import del_page_from_lru_list, page_lru, page_lru_base_type
-from .mmzone import LRU_UNEVICTABLE
+from .mm_inline import del_page_from_lru_list, page_lru
+from .mmap import VmAreaStruct
+from .mmzone import LRU_FILE, LRU_UNEVICTABLE
 from .page import (
-    ClearPageUnevictable,
     Page,
-    PageMlocked,
-    PageUnevictable,
+    PG_active,
     PG_lru,
-    TestClearPageActive,
+    PG_mlocked,
+    PG_swapbacked,
+    PG_unevictable,
     get_page_unless_zero,
 )
 from .pagemap import mapping_unevictable
@@ -23,23 +24,24 @@ from .swap import add_page_to_unevictable_list, lru_cache_add_lru, put_page
 from .vmstat import UNEVICTABLE_PGCULLED, UNEVICTABLE_PGRESCUED
 
 _LRU = 1 << PG_lru
+_ACTIVE = 1 << PG_active
+_UNEVICTABLE = 1 << PG_unevictable
+_MLOCKED = 1 << PG_mlocked
+_SWAPBACKED = 1 << PG_swapbacked
 
 
 def page_evictable(page: Page, vma: object = None) -> bool:
     """False for pages of an AS_UNEVICTABLE mapping (ramfs, SHM_LOCK) and mlocked pages."""
     if mapping_unevictable(page_mapping(page)):
         return False
-    if PageMlocked(page) or (vma is not None and _is_mlocked_vma(vma, page)):
+    if page.flags & _MLOCKED or (vma is not None and _is_mlocked_vma(vma, page)):
         return False
     return True
 
 
 def _is_mlocked_vma(vma: object, page: Page) -> bool:
-    from .mlock import is_mlocked_vma
-    from .mmap import VmAreaStruct
-
     assert isinstance(vma, VmAreaStruct)
-    return is_mlocked_vma(vma, page)
+    return _mlock.is_mlocked_vma(vma, page)
 
 
 def isolate_lru_page(page: Page) -> int:
@@ -70,13 +72,16 @@ def putback_lru_page(page: Page) -> None:
 
     Kernel: mm/vmscan.c putback_lru_page (2.6.35).
     """
-    active = TestClearPageActive(page)
-    was_unevictable = PageUnevictable(page)
-    VM_BUG_ON(page.flags & _LRU, page, "putback_lru_page of a page on an LRU")
+    flags = page.flags
+    active = flags & _ACTIVE != 0  # TestClearPageActive
+    was_unevictable = flags & _UNEVICTABLE != 0
+    page.flags = flags & ~_ACTIVE
+    if flags & _LRU:
+        VM_BUG_ON(True, page, "putback_lru_page of a page on an LRU")
     while True:
-        ClearPageUnevictable(page)
+        page.flags &= ~_UNEVICTABLE  # ClearPageUnevictable
         if page_evictable(page, None):
-            lru = int(active) + page_lru_base_type(page)
+            lru = int(active) + (0 if page.flags & _SWAPBACKED else LRU_FILE)  # page_lru_base_type
             lru_cache_add_lru(page, lru)
         else:
             lru = LRU_UNEVICTABLE
@@ -88,11 +93,10 @@ def putback_lru_page(page: Page) -> None:
                 put_page(page)
                 continue
         break
-    machine = page.zone.machine
     if was_unevictable and lru != LRU_UNEVICTABLE:
-        machine.vm_events[UNEVICTABLE_PGRESCUED] += 1
+        page.zone.machine.vm_events[UNEVICTABLE_PGRESCUED] += 1
     elif not was_unevictable and lru == LRU_UNEVICTABLE:
-        machine.vm_events[UNEVICTABLE_PGCULLED] += 1
+        page.zone.machine.vm_events[UNEVICTABLE_PGCULLED] += 1
     put_page(page)  # drop ref from isolate
 
 
@@ -292,3 +296,7 @@ def shrink_zone_lists(machine: object, zone: object, nr_to_scan: int) -> int:
         if reclaimed >= nr_to_scan:
             break
     return reclaimed
+
+
+# Imported last: mlock imports this module (a cycle resolved at call time).
+from . import mlock as _mlock  # noqa: E402
