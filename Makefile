@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint clean
+.PHONY: demo test test-all lint conformance clean
 
 demo: $(STAMP)
 	$(BIN)/pagemig demo
@@ -14,7 +14,12 @@ test: $(STAMP)
 	$(BIN)/coverage report --include='src/pagemig/mm/migrate.py' --fail-under=100 --show-missing
 
 test-all: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not qemu"
+
+# The conformance suite on a real Linux 6.1 under QEMU (.ci/conformance installs qemu).
+conformance: $(STAMP)
+	$(BIN)/pagemig conformance --backend qemu
+	$(BIN)/pagemig conformance --backend model
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
