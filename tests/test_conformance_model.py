@@ -49,3 +49,21 @@ def test_conformance_cli_on_the_model(capsys: pytest.CaptureFixture[str]) -> Non
     # Without the allow-list the known differences fail the run.
     assert main(["conformance", "--allow", "/nonexistent", *map(str, FILES)]) == 1
     assert main(["conformance", "--backend", "vax", str(FILES[0])]) == 2
+
+
+def test_runner_errors_and_wrong_answers_count_as_differences() -> None:
+    from rich.console import Console
+
+    from pagemig.cli.conformance import compare
+
+    path = SUITE / "scenarios" / "count-zero.scn"
+    console = Console(record=True, width=200)
+    error = [{"line": None, "op": "error", "msg": "scenario process killed by signal 11"}]
+    assert compare(path, error, {}, console) == (1, 0)
+    assert "runner error: scenario process killed by signal 11" in console.export_text()
+    good = run_scenario_file(path, profile="6.1").records
+    assert compare(path, good, {}, console) == (0, 0)
+    line = next(r["line"] for r in good if r["op"] == "move")
+    wrong = [dict(r, ret=99) if r["line"] == line else r for r in good]
+    assert compare(path, wrong, {}, console) == (1, 0)
+    assert compare(path, wrong, {f"{path.name}:{line}": "a reason"}, console) == (0, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagemig import KernelBug, Machine
+from pagemig import PAGE_SIZE, KernelBug, Machine
 from pagemig.mm import page as pg
 from pagemig.mm.gfp import _GFP_DMA, _GFP_ZERO, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_THISNODE, gfp_zone
 from pagemig.mm.highmem import kmap, page_bytes
@@ -162,3 +162,35 @@ def test_trace_records_allocations_only_when_enabled(m2: Machine) -> None:
     (event,) = m2.trace.events("mm_page_alloc", where=lambda e: e.fields["nid"] == 1)
     assert event.fields["pfn"] == page.pfn
     assert "mm_page_alloc" in str(event)
+
+
+def _node_order(machine: Machine, nid: int) -> list[int]:
+    order: list[int] = []
+    for zone in machine.nodes[nid].node_zonelists:
+        if not order or order[-1] != zone.node_id:
+            order.append(zone.node_id)
+    return order
+
+
+def test_zonelists_follow_find_next_best_node() -> None:
+    """2.6.35 build_zonelists: local node first; at equal distance, headless
+    nodes before nodes with CPUs, nodes above before nodes below, and the
+    first node of a distance group is loaded so the next node's list
+    starts elsewhere (round robin)."""
+    m = Machine(nodes=4, node_memory=["64MiB", "64MiB", 0, "64MiB"], cpus=[0, 1, 2])
+    assert _node_order(m, 2) == [3, 0, 1]   # a memoryless CPU node falls back to memory-only
+    assert _node_order(m, 0) == [0, 3, 1]
+    three = Machine(nodes=3)
+    assert _node_order(three, 1) == [1, 2, 0]   # "prefer the next node"
+    assert _node_order(three, 0) == [0, 1, 2]
+    assert _node_order(three, 2) == [2, 0, 1]
+    far = Machine(nodes=3, distances=[[10, 20, 30], [20, 10, 20], [30, 20, 10]])
+    assert _node_order(far, 0) == [0, 1, 2]
+
+
+def test_first_touch_on_a_memoryless_cpu_node_uses_the_memory_only_node() -> None:
+    m = Machine(nodes=4, node_memory=["64MiB", "64MiB", 0, "64MiB"], cpus=[0, 1, 2])
+    p = m.spawn(cpu=2)
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"x")
+    assert p.node_of(a) == 3

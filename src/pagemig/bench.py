@@ -51,7 +51,9 @@ def _anon(m: Machine, pages: int) -> tuple[Process, list[int]]:
     p = m.spawn(uid=0, cpu=0)
     a = p.mmap(pages * PAGE_SIZE)
     for i in range(pages):
-        p.touch(a + i * PAGE_SIZE)
+        # Written, not only faulted: the page then has bytes of its own and
+        # migrate_page_copy really copies 4 KiB, as the numpy reference does.
+        p.write(a + i * PAGE_SIZE, b"x")
     return p, [a + i * PAGE_SIZE for i in range(pages)]
 
 

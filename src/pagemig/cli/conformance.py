@@ -54,6 +54,33 @@ def _kernel_records(backend: str, files: list[Path]) -> dict[Path, list[dict[str
         raise CliError(str(err)) from None
 
 
+def compare(path: Path, recs: list[dict[str, Any]], allowed: dict[str, str],
+            console: Console) -> tuple[int, int]:
+    """Check one file's records against its expectations: (differences, allowed)."""
+    failed = accepted = 0
+    expects = {s.line: s.expect for s in parse_file(path)}
+    for rec in recs:
+        if rec.get("op") == "error":  # the runner could not run the file to its end
+            failed += 1
+            console.print(f"[red]{escape(str(path))}:{rec.get('line') or '-'}[/red]: "
+                          f"runner error: {escape(str(rec.get('msg')))}", soft_wrap=True)
+            continue
+        problems = check_expectations(expects.get(rec["line"], {}), rec)
+        if not problems:
+            continue
+        key = f"{path.name}:{rec['line']}"
+        if key in allowed:
+            accepted += 1
+            console.print(f"[yellow]allowed[/yellow] {escape(key)}: {escape(allowed[key])}",
+                          soft_wrap=True)
+            continue
+        failed += 1
+        for problem in problems:
+            console.print(f"[red]{escape(str(path))}:{rec['line']}[/red]: {escape(problem)}",
+                          soft_wrap=True)
+    return failed, accepted
+
+
 @app.command()
 def conformance(
     files: list[Path] = typer.Argument(None, help="Scenario files (default: conformance/scenarios)."),
@@ -83,21 +110,8 @@ def conformance(
     console = Console(highlight=False)
     failed = accepted = 0
     for path, recs in records.items():
-        expects = {s.line: s.expect for s in parse_file(path)}
-        for rec in recs:
-            problems = check_expectations(expects.get(rec["line"], {}), rec)
-            if not problems:
-                continue
-            key = f"{path.name}:{rec['line']}"
-            if key in allowed:
-                accepted += 1
-                console.print(f"[yellow]allowed[/yellow] {escape(key)}: {escape(allowed[key])}",
-                              soft_wrap=True)
-                continue
-            failed += 1
-            for problem in problems:
-                console.print(f"[red]{escape(str(path))}:{rec['line']}[/red]: {escape(problem)}",
-                              soft_wrap=True)
+        bad, ok = compare(path, recs, allowed, console)
+        failed, accepted = failed + bad, accepted + ok
     console.print(f"{backend}: {len(records)} file(s), {failed} difference(s), "
                   f"{accepted} allowed")
     if failed:

@@ -56,14 +56,63 @@ _MLOCKED = 1 << PG_mlocked
 
 
 def build_all_zonelists(machine: Machine) -> None:
-    """Node-ordered fallback lists: nearest node first (ties by id), each node's
-    zones from highest to lowest; plus the __GFP_THISNODE list of the node alone."""
+    """Node-ordered fallback lists (ZONELIST_ORDER_NODE), each node's zones
+    from highest to lowest, in find_next_best_node's order; plus the
+    __GFP_THISNODE list of the node alone."""
+    # node_load is shared by all nodes' lists: it spreads the nodes of one
+    # distance group round-robin over the nodes that fall back to them.
+    node_load = [0] * machine.nr_nodes
     for pgdat in machine.nodes:
-        order = sorted(machine.nodes, key=lambda other: (machine.node_distance(pgdat.node_id,
-                                                                              other.node_id),
-                                                         other.node_id))
-        pgdat.node_zonelists = [z for other in order for z in _zones_high_to_low(other)]
+        order = _node_order(machine, pgdat.node_id, node_load)
+        pgdat.node_zonelists = [z for nid in order for z in _zones_high_to_low(machine.nodes[nid])]
         pgdat.thisnode_zonelist = _zones_high_to_low(pgdat)
+
+
+def _node_order(machine: Machine, local_node: int, node_load: list[int]) -> list[int]:
+    """build_zonelists: the local node, then find_next_best_node until none is
+    left, with a load penalty on the first node of each new distance."""
+    used: set[int] = set()
+    order: list[int] = []
+    load = machine.nr_nodes
+    prev_node = local_node
+    while (node := find_next_best_node(machine, local_node, used, node_load)) >= 0:
+        distance = machine.node_distance(local_node, node)
+        # We don't want to pressure a particular node: penalise the first node
+        # of a distance group so the next list prefers another.
+        if distance != machine.node_distance(local_node, prev_node):
+            node_load[node] = load
+        prev_node = node
+        load -= 1
+        order.append(node)
+    return order
+
+
+PENALTY_FOR_NODE_WITH_CPUS = 1
+
+
+def find_next_best_node(machine: Machine, node: int, used: set[int],
+                        node_load: list[int]) -> int:
+    """The nearest unused node with memory; ties go to nodes above ``node``,
+    to nodes without CPUs ("headless"), then to the least loaded."""
+    if node not in used:  # use the local node if we haven't already
+        used.add(node)
+        return node
+    min_val, best_node = None, -1
+    max_node_load = machine.nr_nodes
+    for n in machine.nodes_with_memory():
+        if n in used:
+            continue
+        val = machine.node_distance(node, n)
+        val += n < node  # penalise nodes under us ("prefer the next node")
+        if machine.nodes[n].cpus:
+            val += PENALTY_FOR_NODE_WITH_CPUS
+        val *= max_node_load * MAX_NUMNODES  # slight preference for less loaded
+        val += node_load[n]
+        if min_val is None or val < min_val:
+            min_val, best_node = val, n
+    if best_node >= 0:
+        used.add(best_node)
+    return best_node
 
 
 def _zones_high_to_low(pgdat: PglistData) -> list[Zone]:
