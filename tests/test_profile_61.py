@@ -221,7 +221,7 @@ def test_migrate_pages_intersects_with_the_callers_cpuset_and_skips_by_weight() 
 def test_migrate_pages_new_nodes_outside_the_callers_cpuset() -> None:
     run61("""
         machine nodes=3
-        cpuset only2 mems=2
+        cpuset only2 mems=2 memory_migrate=0
         spawn p uid=0
         p: map a anon 1
         p: write a:0
@@ -240,3 +240,26 @@ def test_migrate_pages_avoids_moving_a_page_twice() -> None:
         p: write a:0
         p: migrate self 0,1,3 1,2,3 watch=a:0 => ret=0 node=1
     """, "2.6.35")
+
+
+@pytest.mark.parametrize(("profile", "node"), [("6.1", 1), ("2.6.35", 0)])
+def test_attaching_to_a_cpuset_moves_pages_when_memory_migrate_is_on(profile: str,
+                                                                     node: int) -> None:
+    # 6.1's cpusets are cgroup-v2 ones: memory_migrate is always on.
+    run61(f"""
+        machine nodes=2
+        cpuset only1 mems=1
+        cpuset also1 mems=1 memory_migrate=1
+        spawn p uid=1000
+        p: map a anon 2
+        p: write a:*
+        p: attach only1
+        p: where a:* => node={node}
+        spawn q uid=1000
+        q: map b anon 2
+        q: write b:*
+        q: attach also1                  # from the top cpuset's {{0,1}} to {{1}}
+        q: where b:* => node=1
+        q: check b:*
+        check
+    """, profile)

@@ -369,8 +369,10 @@ class Machine:
         return Process(self, task)
 
     def create_cpuset(self, name: str, mems: Sequence[int], parent: str = "/",
-                      hardwall: bool = False) -> Cpuset:
-        """A child cpuset whose mems must lie within its parent's (as cpuset.mems)."""
+                      hardwall: bool = False, memory_migrate: bool | None = None) -> Cpuset:
+        """A child cpuset whose mems must lie within its parent's (as cpuset.mems).
+        ``memory_migrate`` (default: the profile's, off on 2.6.35's cgroup v1,
+        always on for 6.1's cgroup v2) moves a task's pages when it is attached."""
         if name in self.cpusets:
             raise ValueError(f"cpuset {name!r} already exists")
         up = self.cpusets.get(parent)
@@ -382,6 +384,8 @@ class Machine:
                              f"{sorted(up.mems_allowed)}")
         cs = Cpuset(self, name, up, nodes, up.cpus_allowed)
         cs.mem_hardwall = hardwall
+        cs.memory_migrate = (self.kernel.cpuset_memory_migrate_default
+                             if memory_migrate is None else bool(memory_migrate))
         up.children.append(cs)
         self.cpusets[name] = cs
         return cs
@@ -394,8 +398,28 @@ class Machine:
         task = self.pid_table.find_task_by_vpid(pid)
         if task is None:
             raise ProcessLookupError(3, f"no process {pid}")
+        old_mems = task.cpuset.mems_allowed
         task.cpuset = cs
         task.mems_allowed = cpuset_mems_allowed(task)
+        if cs.memory_migrate and task.mm is not None:
+            self._cpuset_migrate_mm(task, old_mems, cs.mems_allowed)
+
+    def _cpuset_migrate_mm(self, task: TaskStruct, from_: frozenset[int],
+                           to: frozenset[int]) -> None:
+        """cpuset_attach with memory_migrate: the task's pages follow it
+        (do_migrate_pages with MPOL_MF_MOVE_ALL, allocating as the task)."""
+        from .mm.mempolicy import MPOL_MF_MOVE_ALL
+        from .mm.mmap import mmput
+        from .mm.sched import get_task_mm
+
+        mm = get_task_mm(task)
+        if mm is None:
+            return
+        try:
+            with Process(self, task).running():
+                self.kernel.do_migrate_pages(mm, from_, to, MPOL_MF_MOVE_ALL)
+        finally:
+            mmput(mm)
 
     def process(self, pid: int) -> Process:
         task = self.pid_table.find_task_by_vpid(pid)

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
 
 SysMovePages = Callable[["TaskStruct", int, int, int, int, int, int], int]
 SysMigratePages = Callable[["TaskStruct", int, int, int, int], int]
 SysMbind = Callable[["TaskStruct", int, int, int, int, int, int], int]
+DoMigratePages = Callable[["MmStruct", frozenset[int], frozenset[int], int], int]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class KernelProfile:
     sys_move_pages: SysMovePages
     sys_migrate_pages: SysMigratePages
     sys_mbind: SysMbind
+    # do_migrate_pages, also called by a cpuset with memory_migrate on attach.
+    do_migrate_pages: DoMigratePages
+    # Cpusets are cgroup-v1 ones (memory_migrate off unless set) on 2.6.35;
+    # on 6.1 they are cgroup-v2 ones, where memory_migrate is always on.
+    cpuset_memory_migrate_default: bool
     # unmap_and_move: KSM pages migrate like other anonymous pages (3.9);
     # 2.6.35 moves them only for memory offlining.
     ksm_pages_migrate: bool
@@ -46,10 +53,11 @@ class KernelProfile:
 
 
 def _profile_2_6_35() -> KernelProfile:
-    from .mm import syscalls
+    from .mm import mempolicy, syscalls
 
     return KernelProfile("2.6.35", syscalls.sys_move_pages, syscalls.sys_migrate_pages,
-                         syscalls.sys_mbind, ksm_pages_migrate=False,
+                         syscalls.sys_mbind, mempolicy.do_migrate_pages,
+                         cpuset_memory_migrate_default=False, ksm_pages_migrate=False,
                          swapcache_gets_migration_entries=False,
                          memcg_migration_charge_can_fail=True)
 
@@ -58,7 +66,8 @@ def _profile_6_1() -> KernelProfile:
     from .mm import linux61
 
     return KernelProfile("6.1", linux61.sys_move_pages, linux61.sys_migrate_pages,
-                         linux61.sys_mbind, ksm_pages_migrate=True,
+                         linux61.sys_mbind, linux61.do_migrate_pages,
+                         cpuset_memory_migrate_default=True, ksm_pages_migrate=True,
                          swapcache_gets_migration_entries=True,
                          memcg_migration_charge_can_fail=False)
 

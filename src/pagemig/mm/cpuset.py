@@ -23,6 +23,7 @@ class Cpuset:
         self.cpus_allowed = cpus_allowed
         self.mem_hardwall = False
         self.mem_exclusive = False
+        self.memory_migrate = False
         self.children: list[Cpuset] = []
 
     def __repr__(self) -> str:

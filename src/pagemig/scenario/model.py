@@ -207,8 +207,12 @@ class ModelRun:
     def do_cpuset(self, step: Step, record: Record) -> None:
         if "mems" not in step.opts:
             raise step.error("cpuset needs mems=NODES")
+        migrate = step.opts.get("memory_migrate")
+        if migrate not in (None, "0", "1"):
+            raise step.error("memory_migrate takes 0 or 1")
         self.m.create_cpuset(step.args[0], values.parse_nodes(step.opts["mems"]),
-                             step.opts.get("parent", "/"))
+                             step.opts.get("parent", "/"),
+                             memory_migrate=None if migrate is None else migrate == "1")
 
     def do_memcg(self, step: Step, record: Record) -> None:
         limit = step.opts.get("limit")

@@ -54,7 +54,7 @@ COMMANDS: Mapping[str, Command] = {
                     "movable", machine_level=True),
     "file": _cmd("PATH", options="fs size gen", machine_level=True),
     "spawn": _cmd("NAME", options="uid gid cpu", machine_level=True),
-    "cpuset": _cmd("NAME", options="mems parent", machine_level=True),
+    "cpuset": _cmd("NAME", options="mems parent memory_migrate", machine_level=True),
     "memcg": _cmd("NAME", options="limit", machine_level=True, model_only=True),
     "reclaim": _cmd("NODE N", expects="ret errno", machine_level=True, model_only=True),
     "ksm_merge": _cmd(expects="ret errno", machine_level=True),
