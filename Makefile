@@ -19,7 +19,6 @@ test-all: $(STAMP)
 # The conformance suite on a real Linux 6.1 under QEMU (.ci/conformance installs qemu).
 conformance: $(STAMP)
 	$(BIN)/pagemig conformance --backend qemu
-	$(BIN)/pagemig conformance --backend model
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -40,6 +40,7 @@ def _model_records(files: list[Path]) -> dict[Path, list[dict[str, Any]]]:
 
 def _kernel_records(backend: str, files: list[Path]) -> dict[Path, list[dict[str, Any]]]:
     from ..conformance import run_backend, skip_reason
+    from ..conformance.errors import ConformanceError
 
     runnable = []
     for path in files:
@@ -50,7 +51,7 @@ def _kernel_records(backend: str, files: list[Path]) -> dict[Path, list[dict[str
             runnable.append(path)
     try:
         return run_backend(backend, runnable)
-    except Exception as err:  # ConformanceError: what to install, or the console tail
+    except ConformanceError as err:  # what to install, or the guest console's tail
         raise CliError(str(err)) from None
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 
+from ..mm.page import PAGE_SIZE
 from ..scenario import ModelRun, Record, ScenarioError, Step, run_scenario_file
 from ..scenario import values as sv
 from .app import app
@@ -205,7 +206,7 @@ def _pages_per_node(result: ModelRun, proc: Any) -> dict[int, int]:
     if not proc.alive:
         return counts
     for vma in proc.mm.mmap:
-        for addr in range(vma.vm_start, vma.vm_end, 4096):
+        for addr in range(vma.vm_start, vma.vm_end, PAGE_SIZE):
             node = proc.node_of(addr)
             if node is not None:
                 counts[node] = counts.get(node, 0) + 1

@@ -18,26 +18,19 @@ from __future__ import annotations
 
 import errno
 
+from . import mempolicy
 from .cpuset import cpuset_mems_allowed
 from .cred import CAP_SYS_NICE, CAP_SYS_PTRACE, SUID_DUMP_USER, capable
 from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE
 from .list import ListHead, list_add_tail, list_empty
 from .memory import FOLL_DUMP, FOLL_GET, FollowPageError, follow_page, pte_read
-from .mempolicy import (
-    MPOL_MF_DISCONTIG_OK,
-    MPOL_MF_MOVE,
-    MPOL_MF_MOVE_ALL,
-    check_range,
-    get_nodes,
-    node_remap,
-)
+from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, get_nodes, node_remap
 from .migrate import migrate_pages
 from .mm_inline import page_is_file_cache
 from .mmap import VM_EXEC, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, MmStruct, VmAreaStruct, find_vma, mmput
 from .mmzone import MAX_NUMNODES, NodeState, ZoneStatItem
 from .page import Page, page_mapcount, page_to_nid
 from .page_alloc import alloc_pages_exact_node
-from .pagemap import mapping_gfp_mask
 from .pgtable import pte_none, pte_present
 from .rwsem import down_read, up_read
 from .sched import TaskStruct, get_task_mm
@@ -80,16 +73,7 @@ def vma_lookup(mm: MmStruct, addr: int) -> VmAreaStruct | None:
 def vma_migratable(vma: VmAreaStruct) -> bool:
     """6.1: VM_IO and VM_PFNMAP only (VM_RESERVED is gone, hugetlb migrates on
     x86-64), and file mappings restricted below the policy zone."""
-    from .gfp import gfp_zone
-    from .mempolicy import policy_zone
-
-    if vma.vm_flags & (VM_IO | VM_PFNMAP):
-        return False
-    if vma.vm_file is not None:
-        mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
-        if gfp_zone(mapping_gfp_mask(mapping)) < policy_zone(vma.vm_mm.machine):
-            return False
-    return True
+    return not vma.vm_flags & (VM_IO | VM_PFNMAP) and not mempolicy.file_below_policy_zone(vma)
 
 
 def follow_page_61(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPageError | None:
@@ -325,15 +309,7 @@ def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nod
 
 def migrate_to_node(mm: MmStruct, source: int, dest: int, flags: int) -> int:
     """Isolate every page of the mm on ``source`` and move it to exactly ``dest``."""
-    from .mmap import TASK_SIZE
-
-    pagelist = ListHead(mm.machine)
-    check_range(mm, mm.mmap[0].vm_start if mm.mmap else 0, TASK_SIZE, frozenset({source}),
-                flags | MPOL_MF_DISCONTIG_OK, pagelist)
-    err = 0
-    if not list_empty(pagelist):
-        err = migrate_pages(pagelist, alloc_migration_target, dest, 0)
-    return err
+    return mempolicy.migrate_to_node(mm, source, dest, flags, alloc_migration_target)
 
 
 def do_migrate_pages(mm: MmStruct, from_nodes: frozenset[int], to_nodes: frozenset[int],

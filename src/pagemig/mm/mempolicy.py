@@ -459,12 +459,18 @@ def vma_migratable(vma: VmAreaStruct) -> bool:
     file mapping restricted to zones below policy_zone."""
     if vma.vm_flags & (VM_IO | VM_HUGETLB | VM_PFNMAP | VM_RESERVED):
         return False
-    if vma.vm_file is not None:
-        mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
-        zone_type = gfp_zone(mapping_gfp_mask(mapping))
-        if zone_type < ZONE_NORMAL and zone_type < policy_zone(vma.vm_mm.machine):
-            return False
-    return True
+    return not file_below_policy_zone(vma)
+
+
+def file_below_policy_zone(vma: VmAreaStruct) -> bool:
+    """Migration allocates in the highest zone: a file mapping whose pages
+    must come from below policy_zone cannot move node to node."""
+    if vma.vm_file is None:
+        return False
+    mapping = vma.vm_file.f_mapping  # type: ignore[attr-defined]
+    zone_type = gfp_zone(mapping_gfp_mask(mapping))
+    # policy_zone never exceeds ZONE_NORMAL: only compute it when it can matter.
+    return zone_type < ZONE_NORMAL and zone_type < policy_zone(vma.vm_mm.machine)
 
 
 # --- moving pages: mbind(MPOL_MF_MOVE*), migrate_pages(2) --------------------------------------
@@ -577,8 +583,11 @@ def new_node_page(page: Page, private: object, result: object) -> Page | None:
     return alloc_pages_exact_node(page.zone.machine, private, GFP_HIGHUSER_MOVABLE, 0)
 
 
-def migrate_to_node(mm: MmStruct, source: int, dest: int, flags: int) -> int:
-    """Move every page of the mm on ``source`` to ``dest``."""
+def migrate_to_node(mm: MmStruct, source: int, dest: int, flags: int,
+                    get_new_page: Callable[[Page, object, object], Page | None] | None = None,
+                    ) -> int:
+    """Move every page of the mm on ``source`` to ``dest``, with 2.6.35's
+    new_node_page (6.1 passes alloc_migration_target: the only difference)."""
     from .list import ListHead, list_empty
     from .migrate import migrate_pages
     from .mmap import TASK_SIZE
@@ -588,7 +597,7 @@ def migrate_to_node(mm: MmStruct, source: int, dest: int, flags: int) -> int:
                 flags | MPOL_MF_DISCONTIG_OK, pagelist)
     err = 0
     if not list_empty(pagelist):
-        err = migrate_pages(pagelist, new_node_page, dest, 0)
+        err = migrate_pages(pagelist, get_new_page or new_node_page, dest, 0)
     return err
 
 

@@ -268,7 +268,7 @@ class ModelRun:
             return
         state = self._actor(step)
         bad = []
-        for ref in self._pages(step, step.args[0], state):
+        for ref in self._pages(step, step.args[0]):
             region = self._region_of(step, ref)
             fill = self._expected_fill(state, region, ref.index, step.opts.get("gen"))
             got = state.proc.read(ref.addr, PAGE_SIZE)
@@ -316,7 +316,7 @@ class ModelRun:
         state = self._actor(step)
         fill: Fill = (("const", values.parse_int(step.opts["const"])) if "const" in step.opts
                       else ("gen", values.parse_int(step.opts.get("gen", "1"))))
-        for ref in self._pages(step, step.args[0], state):
+        for ref in self._pages(step, step.args[0]):
             region = self._region_of(step, ref)
             index = region.first + ref.index
             state.proc.write(ref.addr, pattern(region.key, index, fill))
@@ -328,7 +328,7 @@ class ModelRun:
         mode = step.args[1] if len(step.args) > 1 else "read"
         if mode not in ("read", "write"):
             raise step.error(f"touch mode must be read or write, got {mode!r}")
-        for ref in self._pages(step, step.args[0], state):
+        for ref in self._pages(step, step.args[0]):
             if mode == "write":  # rewrite the byte it holds, so the pattern stays
                 state.proc.write(ref.addr, state.proc.read(ref.addr, 1))
             else:
@@ -378,7 +378,7 @@ class ModelRun:
 
     def do_pin(self, step: Step, record: Record) -> None:
         state = self._actor(step)
-        for ref in self._pages(step, step.args[0], state):
+        for ref in self._pages(step, step.args[0]):
             with state.proc.running():  # get_user_pages, as vmsplice does
                 page = user_access(state.proc.mm, ref.addr, write=False)
             pg.get_page(page)
@@ -387,7 +387,7 @@ class ModelRun:
 
     def do_unpin(self, step: Step, record: Record) -> None:
         state = self._actor(step)
-        for ref in self._pages(step, step.args[0], state):
+        for ref in self._pages(step, step.args[0]):
             held = state.pins.get(ref.addr)
             if not held:
                 raise step.error(f"no pin on {ref.addr:#x} to release")
@@ -417,12 +417,12 @@ class ModelRun:
         finally:
             if "watch" in step.opts:
                 viewer = target or state
-                refs = self._pages(step, step.opts["watch"], viewer)
+                refs = self._pages(step, step.opts["watch"])
                 record["nodes"] = self._placement(viewer, [r.addr for r in refs])
 
     def do_mbind(self, step: Step, record: Record) -> None:
         state = self._actor(step)
-        refs = self._pages(step, step.args[0], state)
+        refs = self._pages(step, step.args[0])
         addrs = [r.addr for r in refs]
         if addrs != list(range(addrs[0], addrs[0] + PAGE_SIZE * len(addrs), PAGE_SIZE)):
             raise step.error("mbind needs one contiguous range of pages")
@@ -430,15 +430,15 @@ class ModelRun:
         nodes = _parse(step, values.parse_nodes, step.args[2])
         flags = _parse(step, values.parse_flags, step.args[3]) if len(step.args) > 3 else 0
         try:
-            record["ret"] = 0
             state.proc.mbind(addrs[0], PAGE_SIZE * len(addrs), mode, nodes, flags)
+            record["ret"] = 0  # as the runners record it: no ret for a failed call
         finally:
             record["nodes"] = self._placement(state, addrs)
 
     def do_where(self, step: Step, record: Record) -> None:
         state = self._actor(step)
         record["nodes"] = self._placement(
-            state, [r.addr for r in self._pages(step, step.args[0], state)])
+            state, [r.addr for r in self._pages(step, step.args[0])])
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -446,7 +446,7 @@ class ModelRun:
                     flags: int) -> None:
         state = self._actor(step)
         pid, target = self._target(step, step.args[0])
-        refs = self._pages(step, step.args[1], target or state)
+        refs = self._pages(step, step.args[1])
         addrs = [r.addr for r in refs]
         if nodes is not None and len(nodes) == 1 and len(addrs) != 1:
             nodes = nodes * len(addrs)
@@ -481,7 +481,7 @@ class ModelRun:
 
     def _each_range(self, step: Step, call: Callable[[Process, int, int], None]) -> None:
         state = self._actor(step)
-        for ref in self._pages(step, step.args[0], state):
+        for ref in self._pages(step, step.args[0]):
             call(state.proc, ref.addr, PAGE_SIZE)
 
     def _new_name(self, step: Step) -> str:
@@ -522,7 +522,8 @@ class ModelRun:
             raise step.error("data commands need region pages (R:I), not raw addresses")
         return self._region(step, ref.region)
 
-    def _pages(self, step: Step, text: str, state: ProcessState) -> list[values.PageRef]:
+    def _pages(self, step: Step, text: str) -> list[values.PageRef]:
+        """A page list (region names are global: no process needed)."""
         refs: list[values.PageRef] = []
         for part in text.split(","):
             refs.extend(self._page_part(step, part))
