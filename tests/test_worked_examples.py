@@ -15,7 +15,7 @@ import pytest
 from pagemig import PAGE_SIZE, Machine
 from pagemig.mm.gfp import GFP_HIGHUSER_MOVABLE, GFP_THISNODE
 from pagemig.mm.memory import follow_page
-from pagemig.mm.mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
+from pagemig.mm.mempolicy import MPOL_BIND, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 from pagemig.mm.mmap import VM_HUGETLB, find_vma
 from pagemig.mm.mmzone import ZoneStatItem
 from pagemig.mm.page import Page, get_page, page_mapcount
@@ -210,33 +210,19 @@ def test_example_10_same_address_twice(m: Machine) -> None:
     assert p.read(x, 32) == payload(10) and p.read(y, 32) == payload(11)
 
 
-def test_example_11_query_of_a_hugetlb_vma_has_no_migratable_check(m: Machine) -> None:
-    """What the model can show of example 11 today: query mode does not ask
-    vma_migratable(), so a VM_HUGETLB VMA reports its page's node, while move
-    mode refuses it with -EFAULT."""
-    p = m.spawn()
-    a = p.mmap(PAGE_SIZE)
-    p.write(a, payload(12))
-    move(p, [a], [1])
-    vma = find_vma(p.mm, a)
-    assert vma is not None
-    vma.vm_flags |= VM_HUGETLB
-    assert move(p, [a], None).status == [1]
-    assert move(p, [a], [0]).status == [-errno.EFAULT]
-    vma.vm_flags &= ~VM_HUGETLB
-    assert p.read(a, 32) == payload(12)
-
-
-@pytest.mark.xfail(strict=True, reason="model gap: no huge pages (no hugetlbfs file kind or "
-                                       "MAP_HUGETLB; the allocator is order-0 only)")
-def test_example_11_query_mode_for_a_hugetlb_page(m: Machine) -> None:
+def test_example_11_query_mode_for_a_hugetlb_page() -> None:
+    """Query mode reports the node of the huge page at any address inside it
+    (follow_huge_pmd's sub-page); move mode refuses the VMA (-EFAULT)."""
+    m = Machine(nodes=2, node_memory="64MiB", hugepages=[1, 1])
     p = m.spawn()
     huge = 2 * 1024 * 1024
     f = m.create_file("/hugetlbfs/f", size=huge, fs="hugetlbfs")
+    p.set_mempolicy(MPOL_BIND, [1])
     a = p.mmap(huge, file=f, shared=True)
     p.write(a + 5 * PAGE_SIZE, payload(13))
     vma = find_vma(p.mm, a)
     assert vma is not None and vma.vm_flags & VM_HUGETLB
-    r = move(p, [a, a + 5 * PAGE_SIZE + 17], None)
-    node = r.status[0]
-    assert node in (0, 1) and r.status == [node, node]
+    assert move(p, [a, a + 5 * PAGE_SIZE + 17, a + huge - 1], None).status == [1, 1, 1]
+    assert move(p, [a], [0]).status == [-errno.EFAULT]
+    assert p.node_of(a) == 1 and p.read(a + 5 * PAGE_SIZE, 32) == payload(13)
+    m.check()

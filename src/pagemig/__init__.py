@@ -1,7 +1,7 @@
 """pagemig: an executable model of Linux page migration (mm/migrate.c, 2.6.35)."""
 
 from .machine import Machine
-from .mm.bug import KernelBug
+from .mm.bug import KernelBug, NotModelled
 from .mm.invariants import InvariantError
 from .mm.mempolicy import (
     MPOL_BIND,
@@ -20,7 +20,8 @@ from .process import Process
 from .results import MovePagesResult, decode_status
 
 __all__ = [
-    "Machine", "Process", "MovePagesResult", "decode_status", "KernelBug", "InvariantError",
+    "Machine", "Process", "MovePagesResult", "decode_status", "KernelBug", "NotModelled",
+    "InvariantError",
     "PAGE_SIZE", "PAGE_SHIFT", "MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE",
     "MPOL_F_NODE", "MPOL_F_ADDR", "MPOL_F_MEMS_ALLOWED", "MPOL_MF_STRICT", "MPOL_MF_MOVE",
     "MPOL_MF_MOVE_ALL",

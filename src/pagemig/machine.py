@@ -23,9 +23,10 @@ from .mm.cpuset import Cpuset, cpuset_mems_allowed, cpuset_zone_allowed, top_cpu
 from .mm.cred import Cred
 from .mm.fault_inject import FaultInjector, FaultRule
 from .mm.fs import Inode, create_inode
+from .mm.hugetlb import Hstate, hugetlb_boot, set_max_huge_pages
 from .mm.memcontrol import MemcgState
 from .mm.memory import init_zero_page
-from .mm.mmap import MmStruct
+from .mm.mmap import MmStruct, setup_ia32_address_space
 from .mm.mmzone import (
     LOCAL_DISTANCE,
     MAX_NUMNODES,
@@ -60,6 +61,12 @@ class Machine:
     >>> m = Machine(nodes=2, node_memory="64MiB")
     >>> m.nodes[1].node_present_pages
     16384
+
+    ``hugepages`` fills the 2 MiB huge page pool at boot: N pages spread over
+    the nodes (the ``hugepages=`` boot parameter) or a list of counts per node.
+
+    >>> Machine(nodes=2, hugepages=[1, 2]).hstate.nr_huge_pages_node
+    [1, 2]
     """
 
     def __init__(
@@ -72,6 +79,7 @@ class Machine:
         movable_memory: int | str | Sequence[int | str] = 0,
         min_free_kbytes: int = 0,
         swap: int | str = 0,
+        hugepages: int | Sequence[int] = 0,
         seed: int = 0,
         profile: str = "2.6.35",
     ) -> None:
@@ -88,6 +96,7 @@ class Machine:
             raise ValueError(f"min_free_kbytes must not be negative, got {min_free_kbytes}")
         swap_bytes = parse_size(swap, "swap")
         self.kernel = kernel_profile(profile)
+        huge_pool = _validate_hugepages(hugepages, nr_nodes)
 
         self.seed = seed
         self.rng = random.Random(seed)
@@ -120,9 +129,15 @@ class Machine:
         # One int object per distinct flags word of pages joining an LRU list
         # (model memory only: pages at rest share their flags word).
         self.lru_flags_words: dict[int, int] = {}
+        # Compound pages: the order and destructor the kernel keeps in the
+        # first tail page's lru field, by head page.
+        self.compound_order: dict[Page, int] = {}
+        self.compound_dtor: dict[Page, Callable[[Page], None]] = {}
+        self.hstate = Hstate(nr_nodes)
         build_all_zonelists(self)
         setup_per_zone_wmarks(self, min_free_kbytes)
         self._boot_kernel(swap_bytes)
+        hugetlb_boot(self, huge_pool)
 
     def _boot_kernel(self, swap_bytes: int) -> None:
         """Everything the kernel sets up before user space: the zero page, the
@@ -358,14 +373,20 @@ class Machine:
     # --- processes and files -----------------------------------------------------------------
 
     def spawn(self, uid: int = 1000, cpu: int = 0, *, gid: int | None = None,
-              comm: str = "proc") -> Process:
+              comm: str = "proc", compat: bool = False) -> Process:
         """A new process (fork + exec of a fresh program): its own empty address
-        space, credentials of ``uid`` (uid 0 holds every capability)."""
+        space, credentials of ``uid`` (uid 0 holds every capability).
+        ``compat=True`` execs a 32-bit program: a 4 GiB address space with an
+        8 MiB stack, whose move_pages(2) takes the compat entry point."""
         if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
             raise ValueError(f"uid must be a non-negative int, got {uid!r}")
         if isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 <= cpu < self.nr_cpus:
             raise ValueError(f"cpu must be within 0..{self.nr_cpus - 1}, got {cpu!r}")
         task = self._new_task(comm, Cred.for_user(uid, gid), MmStruct(self), cpu, self.init_task)
+        if compat:
+            assert task.mm is not None
+            task.ia32 = True
+            task.user_sp = setup_ia32_address_space(task.mm)
         return Process(self, task)
 
     def create_cpuset(self, name: str, mems: Sequence[int], parent: str = "/",
@@ -445,6 +466,24 @@ class Machine:
         self.vfs[path] = inode
         return inode
 
+    def set_nr_hugepages(self, count: int, node: int | None = None) -> int:
+        """Write ``nr_hugepages`` (machine-wide, or of one node as
+        /sys/devices/system/node/nodeN/hugepages/.../nr_hugepages does);
+        returns the pool's new size there, which may fall short of ``count``
+        (not enough contiguous free memory) or stay above it (huge pages in
+        use or reserved are never freed)."""
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"nr_hugepages must be a non-negative integer, got {count!r}")
+        h = self.hstate
+        if node is None:
+            return set_max_huge_pages(self, count, self.nodes_with_memory())
+        if not self.node_state(node, NodeState.N_HIGH_MEMORY):
+            raise ValueError(f"node {node} has no memory for huge pages")
+        # Per node: the wanted total is the other nodes' pages plus count.
+        others = h.nr_huge_pages - h.nr_huge_pages_node[node]
+        set_max_huge_pages(self, others + count, [node])
+        return h.nr_huge_pages_node[node]
+
     def truncate(self, path: str, size: int | str) -> None:
         """truncate(2): pages past the new size are unmapped and dropped."""
         from .mm.fs import truncate_inode
@@ -498,6 +537,18 @@ def _per_node_sizes(value: int | str | Sequence[int | str], nr_nodes: int, what:
                              f"page size ({PAGE_SIZE})")
         sizes.append(size)
     return sizes
+
+
+def _validate_hugepages(value: int | Sequence[int], nr_nodes: int) -> int | list[int]:
+    """``hugepages=N`` (spread over the nodes, as the boot parameter) or one
+    count per node (as each node's nr_hugepages)."""
+    counts = [value] if isinstance(value, int) else list(value)
+    if not isinstance(value, int) and len(counts) != nr_nodes:
+        raise ValueError(f"hugepages lists {len(counts)} counts for {nr_nodes} nodes")
+    for count in counts:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"hugepages must be non-negative integers, got {count!r}")
+    return value if isinstance(value, int) else counts
 
 
 def _validate_distances(distances: Sequence[Sequence[int]] | None, nr_nodes: int) -> list[list[int]]:

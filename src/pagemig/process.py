@@ -22,17 +22,26 @@ from .mm.highmem import kmap, page_bytes
 from .mm.mmap import (
     MAP_ANONYMOUS,
     MAP_FIXED,
+    MAP_HUGETLB,
     MAP_LOCKED,
     MAP_POPULATE,
     MAP_PRIVATE,
     MAP_SHARED,
     PROT_READ,
     PROT_WRITE,
+    VM_DONTEXPAND,
+    VM_HUGETLB,
+    VM_IO,
+    VM_MAYSHARE,
     VM_MERGEABLE,
-    do_mmap_pgoff,
+    VM_MIXEDMAP,
+    VM_PFNMAP,
+    VM_RESERVED,
+    VM_SHARED,
     do_mremap,
     do_munmap,
     find_vma,
+    sys_mmap_pgoff,
     sys_mprotect,
 )
 from .mm.page import PAGE_SIZE, page_to_nid
@@ -45,6 +54,11 @@ if TYPE_CHECKING:
     from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
     from .results import MovePagesResult
+
+
+# ksm_madvise leaves these VMAs alone (VM_INSERTPAGE and VM_SAO are not modelled).
+KSM_UNMERGEABLE = (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND
+                   | VM_RESERVED | VM_HUGETLB | VM_MIXEDMAP)
 
 
 def _check_int(value: object, name: str, minimum: int | None = 0) -> int:
@@ -103,9 +117,11 @@ class Process:
 
     def mmap(self, length: int, prot: int = PROT_READ | PROT_WRITE, *, file: Inode | None = None,
              shared: bool = False, offset: int = 0, addr: int = 0, fixed: bool = False,
-             populate: bool = False, locked: bool = False) -> int:
+             populate: bool = False, locked: bool = False, hugetlb: bool = False) -> int:
         """mmap(2): anonymous private by default; ``file=`` maps a file,
-        ``shared=True`` a MAP_SHARED mapping (anonymous shared = shmem)."""
+        ``shared=True`` a MAP_SHARED mapping (anonymous shared = shmem),
+        ``hugetlb=True`` an anonymous MAP_HUGETLB one (2 MiB pages from the
+        machine's pool, see ``Machine(hugepages=...)``)."""
         length = _check_int(length, "length")
         offset = _check_int(offset, "offset")
         if offset % PAGE_SIZE:  # sys_mmap: the offset must be page aligned
@@ -113,12 +129,13 @@ class Process:
         flags = (MAP_SHARED if shared else MAP_PRIVATE) | (MAP_ANONYMOUS if file is None else 0)
         flags |= (MAP_FIXED if fixed else 0) | (MAP_POPULATE if populate else 0)
         flags |= MAP_LOCKED if locked else 0
+        flags |= MAP_HUGETLB if hugetlb else 0
         with self.running():
             mm = self.mm
             down_write(mm.mmap_sem)
             try:
-                rc = do_mmap_pgoff(mm, file, _check_int(addr, "addr"), length, prot, flags,
-                                   offset // PAGE_SIZE)
+                rc = sys_mmap_pgoff(mm, file, _check_int(addr, "addr"), length, prot, flags,
+                                    offset // PAGE_SIZE)
             finally:
                 up_write(mm.mmap_sem)
         if rc < 0:
@@ -199,7 +216,8 @@ class Process:
         with self.running():
             mm = self.mm
             for vma in list(mm.mmap):
-                if vma.vm_start < addr + length and addr < vma.vm_end:
+                if vma.vm_start < addr + length and addr < vma.vm_end \
+                        and not vma.vm_flags & KSM_UNMERGEABLE:  # ksm_madvise
                     vma.vm_flags |= VM_MERGEABLE
 
     # --- data -------------------------------------------------------------------------------
@@ -333,7 +351,8 @@ class Process:
 
         pid = _check_int(pid, "pid", None)
         flags = _check_int(flags, "flags", None)
-        page_list = _int_array(pages, "pages", 64, False)
+        compat = self.task.ia32  # a 32-bit program passes 32-bit pointers
+        page_list = _int_array(pages, "pages", 32 if compat else 64, False)
         node_list = None if nodes is None else _int_array(nodes, "nodes", 32, True)
         if node_list is not None and len(node_list) != len(page_list):
             raise ValueError(f"pages and nodes differ in length ({len(page_list)} != {len(node_list)})")
@@ -345,12 +364,14 @@ class Process:
         arena = _arena(self)
         base = arena.ensure(16 * n + 16)
         pages_ptr, nodes_ptr, status_ptr = base, base + 8 * n, base + 12 * n
-        self.write(pages_ptr, _pack(page_list, 8, False))
+        self.write(pages_ptr, _pack(page_list, 4 if compat else 8, False))
         if node_list is not None:
             self.write(nodes_ptr, _pack(node_list, 4, True))
         self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
         with self.running() as task:
-            rc = self.machine.kernel.sys_move_pages(
+            entry = (self.machine.kernel.compat_sys_move_pages if compat
+                     else self.machine.kernel.sys_move_pages)
+            rc = entry(
                 task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0, status_ptr,
                 flags)
         raw = self.read(status_ptr, 4 * n)
@@ -412,6 +433,7 @@ def _mask(nodes: list[int] | tuple[int, ...], maxnode: int | None) -> tuple[list
 
 INT_MIN = -(2**31)
 _ARENA_HINT = 0x7FFFF0000000
+_ARENA_HINT_IA32 = 0x7FF00000  # a 32-bit program's arrays lie below 4 GiB
 
 
 def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
@@ -448,7 +470,8 @@ class _Arena:
         if size > self.size:
             if self.size:
                 self.proc.munmap(self.addr, self.size)
-            self.addr = self.proc.mmap(size, addr=_ARENA_HINT)
+            hint = _ARENA_HINT_IA32 if self.proc.task.ia32 else _ARENA_HINT
+            self.addr = self.proc.mmap(size, addr=hint)
             self.size = size
         return self.addr
 

@@ -33,6 +33,9 @@ class KernelProfile:
     name: str
     # move_pages(2), migrate_pages(2), mbind(2) with user pointers.
     sys_move_pages: SysMovePages
+    # move_pages(2) of a 32-bit program on the 64-bit kernel (pages holds
+    # 32-bit pointers).
+    compat_sys_move_pages: SysMovePages
     sys_migrate_pages: SysMigratePages
     sys_mbind: SysMbind
     # do_migrate_pages, also called by a cpuset with memory_migrate on attach.
@@ -50,26 +53,32 @@ class KernelProfile:
     # Charging the new page to the memory cgroup can fail with -ENOMEM
     # (2.6.35); since 3.17 the charge is transferred and cannot fail.
     memcg_migration_charge_can_fail: bool
+    # hugetlb pages migrate (3.12 for move_pages, mbind and migrate_pages);
+    # 2.6.35 never migrates them. The model implements only 2.6.35's side:
+    # under 6.1, mapping a hugetlb page raises NotModelled.
+    hugetlb_pages_migrate: bool
 
 
 def _profile_2_6_35() -> KernelProfile:
     from .mm import mempolicy, syscalls
 
-    return KernelProfile("2.6.35", syscalls.sys_move_pages, syscalls.sys_migrate_pages,
+    return KernelProfile("2.6.35", syscalls.sys_move_pages, syscalls.compat_sys_move_pages,
+                         syscalls.sys_migrate_pages,
                          syscalls.sys_mbind, mempolicy.do_migrate_pages,
                          cpuset_memory_migrate_default=False, ksm_pages_migrate=False,
                          swapcache_gets_migration_entries=False,
-                         memcg_migration_charge_can_fail=True)
+                         memcg_migration_charge_can_fail=True, hugetlb_pages_migrate=False)
 
 
 def _profile_6_1() -> KernelProfile:
     from .mm import linux61
 
-    return KernelProfile("6.1", linux61.sys_move_pages, linux61.sys_migrate_pages,
+    return KernelProfile("6.1", linux61.sys_move_pages, linux61.compat_sys_move_pages,
+                         linux61.sys_migrate_pages,
                          linux61.sys_mbind, linux61.do_migrate_pages,
                          cpuset_memory_migrate_default=True, ksm_pages_migrate=True,
                          swapcache_gets_migration_entries=True,
-                         memcg_migration_charge_can_fail=False)
+                         memcg_migration_charge_can_fail=False, hugetlb_pages_migrate=True)
 
 
 PROFILES: dict[str, Callable[[], KernelProfile]] = {

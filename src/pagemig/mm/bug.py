@@ -17,6 +17,11 @@ class KernelBug(Exception):
     """BUG(): the model reached a state the kernel treats as fatal."""
 
 
+class NotModelled(NotImplementedError):
+    """A path of the selected kernel that the model does not implement (rather
+    than a wrong answer)."""
+
+
 class _Warner(Protocol):
     def warn(self, message: str) -> None: ...
 

@@ -31,6 +31,7 @@ CHECKERS: tuple[base.Checker, ...] = (
     vm.check_swap,
     vm.check_anon_vmas,
     vm.check_memcg,
+    vm.check_hugetlb,
     base.check_refcounts,
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 
+from .hugetlb import hugetlb_pte_access
 from .memory import (
     FAULT_FLAG_WRITE,
     VM_FAULT_HWPOISON,
@@ -17,7 +18,7 @@ from .memory import (
     set_pte_at,
     vm_normal_page,
 )
-from .mmap import VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, MmStruct, find_vma
+from .mmap import VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_READ, VM_WRITE, MmStruct, find_vma
 from .page import PAGE_SHIFT, Page
 from .pgtable import (
     _PAGE_ACCESSED,
@@ -82,6 +83,13 @@ def _user_fault(mm: MmStruct, addr: int, write: bool) -> Page:
         if not write and not vma.vm_flags & (VM_READ | VM_EXEC | VM_WRITE):
             raise UserFault("SIGSEGV", addr, "access to a PROT_NONE mapping")
         for _ in range(_MAX_RETRIES):
+            if vma.vm_flags & VM_HUGETLB:
+                page = hugetlb_pte_access(mm, addr, write)
+                if page is not None:
+                    return page
+                ret = handle_mm_fault(mm, vma, addr, FAULT_FLAG_WRITE if write else 0)
+                _raise_fault_error(ret, addr)
+                continue
             pte = pte_read(mm, addr)
             if pte_present(pte) and (not write or pte_write(pte)):
                 pte = pte_mkyoung(pte_mkdirty(pte) if write else pte)
@@ -89,10 +97,16 @@ def _user_fault(mm: MmStruct, addr: int, write: bool) -> Page:
                 page = vm_normal_page(vma, addr, pte)
                 return page if page is not None else mm.machine.zero_page
             ret = handle_mm_fault(mm, vma, addr, FAULT_FLAG_WRITE if write else 0)
-            if ret & VM_FAULT_OOM:
-                raise OSError(errno.ENOMEM, f"out of memory faulting {addr:#x} (the OOM killer would run)")
-            if ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON):
-                raise UserFault("SIGBUS", addr, "beyond the end of the mapped file")
+            _raise_fault_error(ret, addr)
         raise UserFault("SIGSEGV", addr, "fault made no progress")
     finally:
         up_read(mm.mmap_sem)
+
+
+def _raise_fault_error(ret: int, addr: int) -> None:
+    """mm_fault_error: the OOM killer, or SIGBUS (past the end of a file, or
+    a hugetlb fault the pool cannot satisfy)."""
+    if ret & VM_FAULT_OOM:
+        raise OSError(errno.ENOMEM, f"out of memory faulting {addr:#x} (the OOM killer would run)")
+    if ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON):
+        raise UserFault("SIGBUS", addr, "beyond the end of the mapped file, or no free huge page")

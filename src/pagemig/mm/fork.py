@@ -7,10 +7,11 @@ import errno
 from typing import TYPE_CHECKING
 
 from .cpuset import cpuset_mems_allowed
+from .hugetlb import reset_vma_resv_huge_pages
 from .memcontrol import mem_cgroup_attach
 from .memory import copy_page_range
 from .mempolicy import mpol_dup
-from .mmap import VM_DONTCOPY, VM_LOCKED, MmStruct, VmAreaStruct, mmput, vma_link
+from .mmap import VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, MmStruct, VmAreaStruct, mmput, vma_link
 from .rmap import anon_vma_fork
 from .rwsem import down_write, up_write
 from .sched import PF_EXITING, TaskStruct
@@ -36,6 +37,10 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct) -> int:
             tmp.vm_policy = mpol_dup(mpnt.vm_policy)
             tmp.vm_private_data = mpnt.vm_private_data
             anon_vma_fork(tmp, mpnt)
+            if tmp.vm_flags & VM_HUGETLB:
+                reset_vma_resv_huge_pages(tmp)
+            if tmp.vm_ops is not None and tmp.vm_ops.open is not None:
+                tmp.vm_ops.open(tmp)
             vma_link(mm, tmp)
             retval = copy_page_range(mm, oldmm, mpnt)
             if retval:
@@ -65,6 +70,7 @@ def do_fork(machine: Machine, parent: TaskStruct) -> TaskStruct | int:
         return -errno.ENOMEM
     child.mempolicy = mpol_dup(parent.mempolicy)
     child.il_next = parent.il_next
+    child.ia32, child.user_sp = parent.ia32, parent.user_sp  # copy_thread
     child.mems_allowed = cpuset_mems_allowed(child)
     memcg = machine.memcg.task_memcg.get(parent.pid)
     if memcg is not None:

@@ -9,6 +9,7 @@ tmpfs      shmem/tmpfs, MAP_SHARED|MAP_ANONYMOUS  migrate_page / to the swap cac
 vfat       FAT, block devices, most others        (none: fallback) / via buffers
 xfsbuf     XFS buffer-cache (metadata) pages      fail_migrate_page / (none)
 ramfs      ramfs (unevictable, never written)     (none: fallback) / (none)
+hugetlbfs  hugetlbfs, MAP_HUGETLB (2 MiB pages)   never migrated in 2.6.35 (hugetlb.py)
 =========  =====================================  ==================================
 
 Disk-backed files keep their bytes in a store; a page read after eviction
@@ -49,6 +50,12 @@ from .filemap import (
 )
 from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
 from .highmem import kmap, page_bytes
+from .hugetlb import (
+    HPAGE_SIZE,
+    hugetlbfs_set_page_dirty,
+    truncate_hugepages,
+    unmap_hugepage_range,
+)
 from .memory import VM_FAULT_LOCKED, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS
 from .mempolicy import Mempolicy, SharedPolicy, alloc_page_vma, alloc_pages_current, mpol_dup
 from .migrate import buffer_migrate_page, fail_migrate_page, migrate_page
@@ -107,6 +114,9 @@ class Inode:
         self.swapped: dict[int, int] = {}
         self.shared_policy = SharedPolicy()
         self.i_count = 0  # references from VMAs
+        # hugetlbfs: the huge-page indexes reserved for shared mappings
+        # (the region map on mapping->private_list).
+        self.hugetlb_regions: set[int] = set()
         self.linked = True  # has a name in the VFS
 
     def __repr__(self) -> str:
@@ -248,6 +258,7 @@ XFS_BUF_AOPS = AddressSpaceOperations("xfs_address_space_operations",
                                       migratepage=_fail_migrate_page)
 RAMFS_AOPS = AddressSpaceOperations("ramfs_aops", readpage=simple_readpage,
                                     set_page_dirty=_set_page_dirty_no_writeback)
+HUGETLBFS_AOPS = AddressSpaceOperations("hugetlbfs_aops", set_page_dirty=hugetlbfs_set_page_dirty)
 
 
 @dataclass(frozen=True)
@@ -258,6 +269,7 @@ class FsKind:
     account_dirty: bool
     swap_backed: bool = False
     unevictable: bool = False
+    huge_pages: bool = False  # hugetlbfs: 2 MiB pages, see hugetlb.py
     describes: str = ""
 
 
@@ -272,6 +284,8 @@ FS_KINDS: dict[str, FsKind] = {
                      describes="XFS buffer-cache pages: fail_migrate_page"),
     "ramfs": FsKind("ramfs", RAMFS_AOPS, False, False, unevictable=True,
                     describes="ramfs: unevictable, no writepage, no migratepage"),
+    "hugetlbfs": FsKind("hugetlbfs", HUGETLBFS_AOPS, False, False, huge_pages=True,
+                        describes="hugetlbfs: 2 MiB huge pages from the pool, never migrated"),
 }
 
 
@@ -441,6 +455,8 @@ def create_inode(machine: Machine, path: str, size: int, kind: str) -> Inode:
         raise ValueError(f"unknown filesystem kind {kind!r} (known: {', '.join(FS_KINDS)})")
     if size < 0:
         raise ValueError(f"file size must not be negative, got {size}")
+    if FS_KINDS[kind].huge_pages and size & (HPAGE_SIZE - 1):
+        raise ValueError(f"hugetlbfs file sizes are multiples of 2 MiB, got {size}")
     ino = machine._next_ino
     machine._next_ino += 1
     inode = Inode(machine, ino, path, FS_KINDS[kind], size)
@@ -466,6 +482,8 @@ def evict_inode(inode: Inode) -> None:
     """truncate_inode_pages + shmem's swap release: every cached page and swap
     slot of the file goes."""
 
+    if inode.kind.huge_pages:
+        truncate_hugepages(inode, 0)  # hugetlbfs_delete_inode
     _truncate_pages(inode, sorted(inode.mapping.page_tree))
     for entry in list(inode.swapped.values()):
         free_swap_and_cache(inode.machine, entry)
@@ -496,6 +514,9 @@ def truncate_inode(inode: Inode, size: int) -> None:
     (unmap_mapping_range + truncate_inode_pages_range)."""
     from .memory import zap_pte_range
 
+    if inode.kind.huge_pages:
+        hugetlb_vmtruncate(inode, size)
+        return
     new_pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
     doomed = sorted(i for i in inode.mapping.page_tree if i >= new_pages)
     for vma in list(inode.mapping.i_mmap):
@@ -515,3 +536,18 @@ def truncate_inode(inode: Inode, size: int) -> None:
         keep = min(size, len(inode.store))
         store[:keep] = inode.store[:keep]
         inode.store = store
+
+
+def hugetlb_vmtruncate(inode: Inode, offset: int) -> None:
+    """hugetlbfs truncate: only to a huge-page boundary (else EINVAL); unmap
+    the huge pages past it from every mapping, then drop them."""
+    if offset & (HPAGE_SIZE - 1):
+        raise OSError(errno.EINVAL, f"hugetlbfs truncates to multiples of 2 MiB, not {offset}")
+    inode.i_size = offset
+    pgoff = offset >> PAGE_SHIFT
+    for vma in list(inode.mapping.i_mmap):  # hugetlb_vmtruncate_list
+        assert isinstance(vma, VmAreaStruct)
+        v_offset = max(0, (pgoff - vma.vm_pgoff) << PAGE_SHIFT)
+        if vma.vm_start + v_offset < vma.vm_end:
+            unmap_hugepage_range(vma, vma.vm_start + v_offset, vma.vm_end)
+    truncate_hugepages(inode, offset)

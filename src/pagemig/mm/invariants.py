@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING
 from .list import ListHead
 from .mm_inline import page_is_file_cache, page_lru
 from .mmzone import NR_LRU_BASE, NR_LRU_LISTS, Zone, ZoneStatItem
-from .page import Page, PG_buddy, PG_lru, PG_mlocked, PG_reserved, PG_writeback, page_flag_names
+from .page import (
+    Page,
+    PG_buddy,
+    PG_lru,
+    PG_mlocked,
+    PG_reserved,
+    PG_tail,
+    PG_writeback,
+    page_flag_names,
+)
 from .swap import PAGEVEC_SIZE
 
 if TYPE_CHECKING:
@@ -56,6 +65,7 @@ class CheckContext:
         self.on_private_list: set[Page] = set()
         self.in_pagevec: set[Page] = set()
         self.swap_pte_refs: Counter[int] = Counter()
+        self.huge_free: set[Page] = set()  # free huge pages (count 0, not buddy)
 
     def fail(self, message: str) -> None:
         self.violations.append(message)
@@ -245,6 +255,8 @@ def check_refcounts(ctx: CheckContext) -> None:
     for page in ctx.pages:
         if page.flags == 1 << PG_reserved and page._count == 0:
             continue  # offline (memory hotplug)
+        if page.flags & (1 << PG_tail) or page in ctx.huge_free:
+            continue  # the head holds a compound page's count; pool pages have none
         if page.flags & (1 << PG_buddy):
             if page in ctx.ledger.refs:
                 ctx.fail(f"free page {_describe(page)} is held by "

@@ -265,3 +265,57 @@ def check_memcg(ctx: CheckContext) -> None:
     for group in memcg.groups.values():
         if group.usage != usage[id(group)]:
             ctx.fail(f"{group!r}: usage {group.usage} but {usage[id(group)]} charged pages")
+
+
+def check_hugetlb(ctx: CheckContext) -> None:
+    """The huge page pool: compound structure, free lists and counters
+    recounted; each huge pmd holds a reference (no mapcount in 2.6.35);
+    outstanding reservations recounted from the region and reservation maps."""
+    from .hugetlb import PAGES_PER_HUGE_PAGE, free_huge_page, vma_resv_map
+    from .page import PG_head
+    from .page_alloc import get_compound_page_dtor
+
+    machine = ctx.machine
+    h = machine.hstate
+    total = [0] * machine.nr_nodes
+    for page in ctx.pages:
+        if page.flags & (1 << PG_head) and get_compound_page_dtor(page) is free_huge_page:
+            total[page.zone.node_id] += 1
+            _check_huge_tails(ctx, page, PAGES_PER_HUGE_PAGE)
+    free = [len(pages) for pages in h.hugepage_freelists]
+    for nid, pages in enumerate(h.hugepage_freelists):
+        for page in pages:
+            ctx.huge_free.add(page)
+            if page._count != 0 or page.zone.node_id != nid or page.mapping is not None:
+                ctx.fail(f"hugetlb free list of node {nid} holds {_describe(page)}")
+    if total != h.nr_huge_pages_node or sum(total) != h.nr_huge_pages:
+        ctx.fail(f"hugetlb: nr_huge_pages {h.nr_huge_pages} {h.nr_huge_pages_node} but "
+                 f"{total} huge pages exist")
+    if free != h.free_huge_pages_node or sum(free) != h.free_huge_pages:
+        ctx.fail(f"hugetlb: free_huge_pages {h.free_huge_pages} {h.free_huge_pages_node} but "
+                 f"{free} on the free lists")
+    reserved = 0
+    for inode in machine.inodes.values():
+        reserved += len(inode.hugetlb_regions - inode.mapping.page_tree.keys())
+    for pid, mm in all_mms(ctx):
+        for pmd, pte in mm.huge_ptes.items():
+            ctx.ledger.add(machine.pfn_to_page(pte_pfn(pte)), f"huge pmd pid {pid} {pmd << PMD_SHIFT:#x}")
+        for vma in mm.mmap:
+            resv = vma_resv_map(vma)
+            if resv is not None and resv.flags & 1:  # HPAGE_RESV_OWNER
+                first = vma.vm_pgoff >> 9
+                last = first + ((vma.vm_end - vma.vm_start) >> PMD_SHIFT)
+                reserved += sum(1 for idx in range(first, last) if idx not in resv.regions)
+    if reserved != h.resv_huge_pages:
+        ctx.fail(f"hugetlb: resv_huge_pages {h.resv_huge_pages} but {reserved} reservations "
+                 f"outstanding")
+    if h.resv_huge_pages > h.free_huge_pages:
+        ctx.fail(f"hugetlb: {h.resv_huge_pages} reserved but only {h.free_huge_pages} free")
+
+
+def _check_huge_tails(ctx: CheckContext, head: Page, nr: int) -> None:
+    for i in range(1, nr):
+        tail = ctx.machine.pfn_to_page(head.pfn + i)
+        if tail.private is not head or tail._count != 0 or tail._mapcount != -1 \
+                or tail.mapping is not None:
+            ctx.fail(f"huge page {_describe(head)}: tail {_describe(tail)} is not its tail")

@@ -36,7 +36,7 @@ from .rwsem import down_read, up_read
 from .sched import TaskStruct, get_task_mm
 from .security import security_task_movememory
 from .swap import lru_cache_disable, lru_cache_enable, put_page
-from .syscalls import UserMoveArrays, sys_mbind, user_long_reader
+from .syscalls import CompatMoveArrays, UserMoveArrays, sys_mbind, user_long_reader
 from .vmscan import isolate_lru_page
 
 __all__ = ["sys_mbind", "sys_migrate_pages", "sys_move_pages"]
@@ -286,7 +286,18 @@ def find_mm_struct(current: TaskStruct, pid: int) -> tuple[MmStruct | int, froze
 
 def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nodes: int,
                    status: int, flags: int) -> int:
-    """kernel_move_pages."""
+    return kernel_move_pages(current, pid, nr_pages, pages, nodes, status, flags, compat=False)
+
+
+def compat_sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nodes: int,
+                          status: int, flags: int) -> int:
+    """COMPAT_SYSCALL_DEFINE6(move_pages): the same function; the 32-bit
+    pointers are read one by one where they are used (in_compat_syscall)."""
+    return kernel_move_pages(current, pid, nr_pages, pages, nodes, status, flags, compat=True)
+
+
+def kernel_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nodes: int,
+                      status: int, flags: int, compat: bool) -> int:
     # Check flags
     if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
         return -errno.EINVAL
@@ -296,7 +307,7 @@ def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nod
     if isinstance(mm, int):
         return mm
     assert current.mm is not None
-    user = UserMoveArrays(current.mm, pages, nodes, status)
+    user = (CompatMoveArrays if compat else UserMoveArrays)(current.mm, pages, nodes, status)
     try:
         if nodes:
             return do_pages_move(mm, task_nodes, nr_pages, user, flags)

@@ -15,6 +15,13 @@ from typing import TYPE_CHECKING
 from .bug import KernelBug
 from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
 from .highmem import copy_highpage
+from .hugetlb import (
+    copy_hugetlb_page_range,
+    follow_huge_pmd,
+    hugetlb_change_protection,
+    hugetlb_fault,
+    unmap_hugepage_range,
+)
 from .memcontrol import mem_cgroup_newpage_charge, mem_cgroup_uncharge_page
 from .mempolicy import alloc_page_vma
 from .mlock import mlock_vma_page
@@ -22,6 +29,7 @@ from .mmap import (
     MM_ANONPAGES,
     MM_FILEPAGES,
     MM_SWAPENTS,
+    VM_HUGETLB,
     VM_LOCKED,
     VM_MAYWRITE,
     VM_MIXEDMAP,
@@ -212,9 +220,14 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
     page; ERR_PTR(-EFAULT) for a pte without struct page. FOLL_GET takes a
     reference."""
     mm = vma.vm_mm
-    # pgd_present, pud_present, pmd_present
-    if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present
-            and address >> PMD_SHIFT in mm.pmd_present):
+    # pgd_present, pud_present
+    if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present):
+        return None
+    if mm.huge_ptes and address >> PMD_SHIFT in mm.huge_ptes:  # pmd_huge
+        if flags & FOLL_GET:
+            raise KernelBug("kernel BUG at mm/memory.c: follow_page(FOLL_GET) of a huge pmd")
+        return follow_huge_pmd(mm, address, mm.huge_ptes[address >> PMD_SHIFT])
+    if address >> PMD_SHIFT not in mm.pmd_present:  # pmd_none
         return None
     table = mm.pte_pages.get(address >> PMD_SHIFT)  # pte_offset_map
     pte = table[(address >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
@@ -249,6 +262,8 @@ def handle_mm_fault(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int) -
     """Resolve a fault at ``address``; 0 or VM_FAULT_* bits. A return without
     a present pte (migration wait) means "retry the access"."""
     mm.machine.vm_events[PGFAULT] += 1
+    if vma.vm_flags & VM_HUGETLB:
+        return hugetlb_fault(mm, vma, address, flags)
     pte_alloc_map(mm, address)
     return handle_pte_fault(mm, vma, address, flags)
 
@@ -515,13 +530,15 @@ def copy_one_pte(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct, addr: in
 
 
 def copy_page_range(dst_mm: MmStruct, src_mm: MmStruct, vma: VmAreaStruct) -> int:
-    from .mmap import VM_HUGETLB, VM_NONLINEAR, VM_PFNMAP
+    from .mmap import VM_NONLINEAR, VM_PFNMAP
 
     # Don't copy ptes where a page fault will fill them correctly: shared
     # mappings and private ones never written (no anon_vma) fault in again.
     # (VM_INSERTPAGE, the fourth exception, is not modelled.)
     if not vma.vm_flags & (VM_HUGETLB | VM_NONLINEAR | VM_PFNMAP) and vma.anon_vma is None:
         return 0
+    if vma.vm_flags & VM_HUGETLB:
+        return copy_hugetlb_page_range(dst_mm, src_mm, vma)
     start_vpn = vma.vm_start >> PAGE_SHIFT
     end_vpn = vma.vm_end >> PAGE_SHIFT
     for vpn, pte in src_mm.ptes.range(start_vpn, end_vpn):
@@ -602,7 +619,12 @@ def free_pgtables(mm: MmStruct, start: int, end: int) -> None:
 
 
 def unmap_vmas(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
-    zap_pte_range(mm, vma, max(start, vma.vm_start), min(end, vma.vm_end))
+    start, end = max(start, vma.vm_start), min(end, vma.vm_end)
+    if vma.vm_flags & VM_HUGETLB:
+        if vma.vm_file is not None:
+            unmap_hugepage_range(vma, start, end)
+        return
+    zap_pte_range(mm, vma, start, end)
 
 
 
@@ -658,6 +680,9 @@ def change_protection(vma: VmAreaStruct, start: int, end: int,
     writable."""
     from .pgtable import pte_modify
 
+    if vma.vm_flags & VM_HUGETLB:
+        hugetlb_change_protection(vma, start, end, vma.vm_page_prot)
+        return
     mm = vma.vm_mm
     for vpn, pte in mm.ptes.range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
         if not pte_present(pte):

@@ -69,6 +69,7 @@ MAP_GROWSDOWN = 0x0100
 MAP_LOCKED = 0x2000
 MAP_NORESERVE = 0x4000
 MAP_POPULATE = 0x8000
+MAP_HUGETLB = 0x40000
 
 MM_FILEPAGES = 0
 MM_ANONPAGES = 1
@@ -76,6 +77,11 @@ MM_SWAPENTS = 2
 NR_MM_COUNTERS = 3
 
 TASK_SIZE = 0x00007FFFFFFFF000  # x86-64 with 4-level page tables
+TASK_SIZE_MAX = TASK_SIZE  # the USER_DS limit access_ok checks, also for 32-bit tasks
+TASK_SIZE_IA32 = 0xFFFFE000  # a 32-bit program's address space (IA32_PAGE_OFFSET)
+STACK_TOP_IA32 = TASK_SIZE_IA32
+RLIMIT_STACK_DEFAULT = 8 << 20
+MIN_GAP = 128 << 20  # mmap_base() keeps at least this much room for the stack
 MMAP_BASE = 0x00007FFFF7FFF000  # top-down mmap base with randomisation off
 
 
@@ -93,6 +99,8 @@ class VmOperations:
     set_policy: Callable[..., int] | None = None
     get_policy: Callable[..., Mempolicy | None] | None = None
     migrate: Callable[..., int] | None = None
+    open: Callable[[VmAreaStruct], None] | None = None
+    close: Callable[[VmAreaStruct], None] | None = None
 
 
 class VmAreaStruct:
@@ -152,6 +160,8 @@ class MmStruct:
         self.pgd_present: set[int] = set()
         self.pud_present: set[int] = set()
         self.pmd_present: set[int] = set()
+        # hugetlb: the pmds that map a huge page themselves, by pmd index.
+        self.huge_ptes: dict[int, int] = {}
         self.page_table_lock = SpinLock(machine, "page_table_lock")
         self.mmap_sem = RwSemaphore(machine, "mmap_sem")
         self.rss = [0] * NR_MM_COUNTERS
@@ -161,6 +171,7 @@ class MmStruct:
         self.owner: TaskStruct | None = None
         self.mmap_base = MMAP_BASE
         self.task_size = TASK_SIZE
+        self.start_stack = 0  # where exec put the stack (numa_maps names that VMA)
         self.total_vm = 0
         self.locked_vm = 0
         self.def_flags = 0
@@ -233,9 +244,12 @@ def _vma_adjust_end(mm: MmStruct, vma: VmAreaStruct, end: int) -> None:
 def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool) -> int:
     """Split ``vma`` at ``addr``; the new VMA takes the part below (new_below)
     or above. Both halves share the anon_vma chains, policy and file."""
+    from .hugetlb import HPAGE_MASK
     from .mempolicy import mpol_dup
     from .rmap import anon_vma_clone
 
+    if vma.vm_flags & VM_HUGETLB and addr & ~HPAGE_MASK:
+        return -errno.EINVAL
     if addr & (PAGE_SIZE - 1) or not vma.vm_start < addr < vma.vm_end:
         return -errno.EINVAL
     if new_below:
@@ -249,6 +263,8 @@ def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool) -> in
     new.vm_policy = mpol_dup(vma.vm_policy)
     new.vm_private_data = vma.vm_private_data
     anon_vma_clone(new, vma)
+    if new.vm_ops is not None and new.vm_ops.open is not None:
+        new.vm_ops.open(new)
     if new_below:
         vma_unlink(mm, vma)
         vma.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
@@ -282,6 +298,23 @@ def get_unmapped_area(mm: MmStruct, addr: int, length: int, flags: int) -> int:
     return top - length if top >= length + PAGE_SIZE * 16 else -errno.ENOMEM
 
 
+def setup_ia32_address_space(mm: MmStruct) -> int:
+    """exec of a 32-bit program (without address-space randomisation): a 4 GiB
+    address space, mmap_base below a 128 MiB stack gap, and a stack VMA that
+    already spans RLIMIT_STACK (8 MiB), as far as expand_stack would let it
+    grow. Returns the initial stack pointer (the arguments and environment
+    take the top page)."""
+    mm.task_size = TASK_SIZE_IA32
+    mm.mmap_base = PAGE_ALIGN(TASK_SIZE_IA32 - MIN_GAP)
+    start = STACK_TOP_IA32 - RLIMIT_STACK_DEFAULT
+    addr = do_mmap_pgoff(mm, None, start, RLIMIT_STACK_DEFAULT, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, 0)
+    if addr != start:
+        raise ValueError(f"cannot map the 32-bit stack at {start:#x}: {addr}")
+    mm.start_stack = STACK_TOP_IA32 - PAGE_SIZE
+    return mm.start_stack
+
+
 def mmput(mm: MmStruct) -> None:
     """Drop a user reference; the last one tears the address space down."""
     mm.mm_users -= 1
@@ -312,6 +345,8 @@ def remove_vma(mm: MmStruct, vma: VmAreaStruct) -> None:
     from .fs import fput
     from .rmap import unlink_anon_vmas
 
+    if vma.vm_ops is not None and vma.vm_ops.close is not None:
+        vma.vm_ops.close(vma)
     vma_unlink(mm, vma)
     unlink_anon_vmas(vma)
     mm.total_vm -= (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
@@ -338,9 +373,31 @@ def calc_vm_flags(prot: int, flags: int) -> int:
     return vm | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
 
 
+def sys_mmap_pgoff(mm: MmStruct, file: object, addr: int, length: int, prot: int, flags: int,
+                   pgoff: int) -> int:
+    """mmap(2) after the fd lookup: MAP_ANONYMOUS|MAP_HUGETLB maps an unlinked
+    hugetlbfs file of the length rounded up to huge pages."""
+    from .fs import fput
+    from .hugetlb import HPAGE_SIZE, hugetlb_file_setup
+
+    created = None
+    if file is None and flags & MAP_HUGETLB:
+        # No can_do_hugetlb_shm() check: since 2.6.32 only SHM_HUGETLB
+        # segments need CAP_IPC_LOCK or the hugetlb_shm_group.
+        length = (length + HPAGE_SIZE - 1) & ~(HPAGE_SIZE - 1)
+        file = created = hugetlb_file_setup(mm.machine, length)
+        created.i_count += 1  # the file's own reference, dropped below
+    rc = do_mmap_pgoff(mm, file, addr, length, prot, flags, pgoff)
+    if created is not None:
+        fput(created)
+    return rc
+
+
 def do_mmap_pgoff(mm: MmStruct, file: object, addr: int, length: int, prot: int, flags: int,
                   pgoff: int) -> int:
     """Create a mapping; returns its address or a negative errno."""
+    from .hugetlb import hugetlb_get_unmapped_area, is_file_hugepages
+
     if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC):
         return -errno.EINVAL
     if length == 0:
@@ -365,7 +422,10 @@ def do_mmap_pgoff(mm: MmStruct, file: object, addr: int, length: int, prot: int,
     else:
         # Set pgoff according to addr for anon_vma.
         pgoff = addr >> PAGE_SHIFT
-    addr = get_unmapped_area(mm, addr, length, flags)
+    if is_file_hugepages(file):  # file->f_op->get_unmapped_area
+        addr = hugetlb_get_unmapped_area(mm, addr, length, flags)
+    else:
+        addr = get_unmapped_area(mm, addr, length, flags)
     if addr < 0:
         return addr
     if addr & (PAGE_SIZE - 1) or addr + length > mm.task_size:
@@ -377,7 +437,8 @@ def do_mmap_pgoff(mm: MmStruct, file: object, addr: int, length: int, prot: int,
 
 def mmap_region(mm: MmStruct, file: object, addr: int, length: int, flags: int, vm_flags: int,
                 pgoff: int) -> int:
-    from .fs import Inode, shmem_zero_setup, vm_ops_for
+    from .fs import Inode, fput, shmem_zero_setup, vm_ops_for
+    from .hugetlb import hugetlbfs_file_mmap, is_file_hugepages
 
     # Clear old maps (MAP_FIXED).
     if find_vma_intersection(mm, addr, addr + length) is not None:
@@ -391,6 +452,12 @@ def mmap_region(mm: MmStruct, file: object, addr: int, length: int, flags: int, 
         assert isinstance(file, Inode)
         ops = vm_ops_for(file)
     vma = VmAreaStruct(mm, addr, addr + length, vm_flags, pgoff, file, ops)
+    if is_file_hugepages(file):  # file->f_op->mmap
+        assert isinstance(file, Inode)
+        error = hugetlbfs_file_mmap(file, vma)
+        if error:
+            fput(file)  # unmap_and_free_vma
+            return error
     if vma_wants_writenotify(vma):
         vma.vm_page_prot = vm_get_page_prot(vm_flags & ~VM_SHARED)
     vma_link(mm, vma)
@@ -549,8 +616,13 @@ def do_mremap(mm: MmStruct, addr: int, old_len: int, new_len: int, flags: int,
             if rc:
                 return rc
         return addr
+    # vma_to_resize
     vma = find_vma(mm, addr)
-    if vma is None or vma.vm_start > addr or old_len > vma.vm_end - addr:
+    if vma is None or vma.vm_start > addr:
+        return -errno.EFAULT
+    if vma.vm_flags & VM_HUGETLB:
+        return -errno.EINVAL
+    if old_len > vma.vm_end - addr:  # we can't remap across vm area boundaries
         return -errno.EFAULT
     # vma_to_resize: special mappings cannot grow.
     if vma.vm_flags & (VM_DONTEXPAND | VM_PFNMAP) and new_len > old_len:

@@ -1,17 +1,20 @@
 """Model of mm/page_alloc.c: the frame allocator, zonelists, NUMA statistics.
 
-Order-0 frames only (compound pages are a later issue). Each zone hands out
-frames from its LIFO free list, then from its never-used tail, so the first
-allocation of a frame is also when its ``struct page`` comes to exist.
+Each zone hands out order-0 frames from its LIFO free list, then from its
+never-used tail, so the first allocation of a frame is also when its
+``struct page`` comes to exist. Higher orders (hugetlb's 2 MiB pages) take an
+aligned block of free frames: a fully free block on the free list (what the
+buddy allocator's coalescing would have made of it), else the never-used tail.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .bug import VM_BUG_ON, KernelBug, dump_page
 from .cpuset import cpuset_zone_allowed
-from .gfp import _GFP_THISNODE, _GFP_ZERO, gfp_zone
+from .gfp import _GFP_COMP, _GFP_THISNODE, _GFP_ZERO, gfp_zone
 from .highmem import clear_highpage
 from .mmzone import (
     MAX_NUMNODES,
@@ -26,7 +29,9 @@ from .page import (
     PAGE_MAPPING_ANON,
     Page,
     PG_buddy,
+    PG_head,
     PG_mlocked,
+    PG_tail,
     put_page_testzero,
 )
 from .vmstat import PGALLOC, PGFREE, UNEVICTABLE_PGMLOCKFREED
@@ -194,25 +199,131 @@ def _rmqueue_around(zone: Zone, isolated: tuple[int, int]) -> Page | None:
     return page
 
 
-def prep_new_page(page: Page, gfp_flags: int) -> None:
-    """check_new_page + set_page_refcounted (+ clearing for __GFP_ZERO)."""
-    if page.mapping is not None or page._mapcount != -1 or page._count != 0 \
-            or page.flags & PAGE_FLAGS_CHECK_AT_PREP:
-        bad_page(page, "bad page state at allocation")
-    page.private = 0
+def _rmqueue_block(zone: Zone, order: int) -> Page | None:
+    """__rmqueue for order > 0: the first 2^order-aligned block of free
+    frames, on the free list or else in the never-used tail."""
+    size = 1 << order
+    machine = zone.machine
+    base = _free_block_on_list(zone, size)
+    if base is not None:
+        block = set(range(base, base + size))
+        zone.free_list[:] = [p for p in zone.free_list if p.pfn not in block]
+    else:
+        end = zone.zone_start_pfn + zone.spanned_pages
+        base = (zone.next_fresh_pfn + size - 1) & ~(size - 1)
+        isolated = zone.isolated_range
+        if base + size > end or (isolated is not None and base < isolated[1]
+                                 and isolated[0] < base + size):
+            return None
+        # The frames skipped to reach the alignment stay free, at the cold end.
+        skipped = [machine.pfn_to_page_in(pfn, zone) for pfn in range(zone.next_fresh_pfn, base)]
+        zone.free_list[:0] = skipped
+        zone.next_fresh_pfn = base + size
+    zone.vm_stat[NR_FREE_PAGES] -= size
+    pages = [machine.pfn_to_page_in(pfn, zone) for pfn in range(base, base + size)]
+    for page in pages:
+        page.flags &= ~_BUDDY
+    return pages[0]
+
+
+def _free_block_on_list(zone: Zone, size: int) -> int | None:
+    """The lowest aligned block whose every frame is on the free list."""
+    if len(zone.free_list) < size:
+        return None
+    isolated = zone.isolated_range
+    counts: dict[int, int] = {}
+    for page in zone.free_list:
+        if isolated is None or not isolated[0] <= page.pfn < isolated[1]:
+            base = page.pfn & ~(size - 1)
+            counts[base] = counts.get(base, 0) + 1
+    full = [base for base, n in counts.items() if n == size]
+    return min(full) if full else None
+
+
+def prep_new_page(page: Page, gfp_flags: int, order: int = 0) -> None:
+    """check_new_page of every frame + set_page_refcounted (+ clearing for
+    __GFP_ZERO, + prep_compound_page for __GFP_COMP)."""
+    machine = page.zone.machine
+    frames = [page] if order == 0 else [machine.pfn_to_page(page.pfn + i) for i in range(1 << order)]
+    for p in frames:
+        if p.mapping is not None or p._mapcount != -1 or p._count != 0 \
+                or p.flags & PAGE_FLAGS_CHECK_AT_PREP:
+            bad_page(p, "bad page state at allocation")
+        p.private = 0
     page._count = 1
     if gfp_flags & _GFP_ZERO:
-        clear_highpage(page)
+        for p in frames:
+            clear_highpage(p)
+    if order and gfp_flags & _GFP_COMP:
+        prep_compound_page(page, order, frames)
+
+
+# --- compound pages (mm/page_alloc.c, include/linux/mm.h) -----------------------------------
+
+
+def free_compound_page(page: Page) -> None:
+    """The default compound destructor."""
+    _free_pages_ok(page, compound_order(page))
+
+
+def prep_compound_page(page: Page, order: int, frames: list[Page]) -> None:
+    """The head carries PG_head, the order and the destructor; each tail
+    PG_tail and first_page (the kernel's union with page->private)."""
+    set_compound_page_dtor(page, free_compound_page)
+    page.zone.machine.compound_order[page] = order
+    page.flags |= 1 << PG_head
+    for tail in frames[1:]:
+        tail.flags |= 1 << PG_tail
+        tail.private = page  # p->first_page
+
+
+def destroy_compound_page(page: Page, order: int) -> None:
+    machine = page.zone.machine
+    if machine.compound_order.get(page) != order:
+        bad_page(page, f"compound page of order {machine.compound_order.get(page)} freed as {order}")
+    del machine.compound_order[page]
+    machine.compound_dtor.pop(page, None)
+    page.flags &= ~(1 << PG_head)
+    for i in range(1, 1 << order):
+        tail = machine.pfn_to_page(page.pfn + i)
+        if not tail.flags & (1 << PG_tail) or tail.private is not page:
+            bad_page(tail, "tail page does not point at its head")
+        tail.flags &= ~(1 << PG_tail)
+        tail.private = 0
+
+
+def set_compound_page_dtor(page: Page, dtor: Callable[[Page], None] | None) -> None:
+    dtors = page.zone.machine.compound_dtor
+    if dtor is None:
+        dtors.pop(page, None)
+    else:
+        dtors[page] = dtor
+
+
+def get_compound_page_dtor(page: Page) -> Callable[[Page], None] | None:
+    return page.zone.machine.compound_dtor.get(page)
+
+
+def compound_order(page: Page) -> int:
+    return page.zone.machine.compound_order.get(page, 0) if page.flags & (1 << PG_head) else 0
+
+
+def compound_head(page: Page) -> Page:
+    if page.flags & (1 << PG_tail):
+        head = page.private
+        assert isinstance(head, Page)
+        return head
+    return page
 
 
 def buffered_rmqueue(machine: Machine, preferred_zone: Zone, zone: Zone,
-                     gfp_flags: int) -> Page | None:
-    page = _rmqueue(zone)
+                     gfp_flags: int, order: int = 0) -> Page | None:
+    page = _rmqueue(zone) if order == 0 else _rmqueue_block(zone, order)
     if page is None:
         return None
-    machine.vm_events[PGALLOC + zone.zone_idx] += 1
+    machine.vm_events[PGALLOC + zone.zone_idx] += 1 << order
     zone_statistics(machine, preferred_zone, zone)
-    prep_new_page(page, gfp_flags)
+    prep_new_page(page, gfp_flags, order)
     return page
 
 
@@ -233,7 +344,7 @@ def get_page_from_freelist(machine: Machine, gfp_mask: int, nodemask: frozenset[
             mark = zone.watermark[alloc_flags & ALLOC_WMARK_MASK]
             if not zone_watermark_ok(zone, order, mark, high_zoneidx, alloc_flags):
                 continue
-        page = buffered_rmqueue(machine, preferred_zone, zone, gfp_mask)
+        page = buffered_rmqueue(machine, preferred_zone, zone, gfp_mask, order)
         if page is not None:
             return page
     return None
@@ -244,8 +355,6 @@ def _alloc_pages_nodemask(machine: Machine, gfp_mask: int, order: int, zonelist:
     """The allocator's heart: fast path at the low watermark, then once more at
     the min watermark (the slow path without reclaim or OOM, which is exactly
     what GFP_THISNODE's __GFP_NORETRY asks for)."""
-    if order != 0:
-        raise ValueError("only order-0 allocations are modelled (compound pages come later)")
     high_zoneidx = gfp_zone(gfp_mask)
     # first_zones_zonelist: the preferred zone is the first usable one.
     for preferred_zone in zonelist:
@@ -330,9 +439,30 @@ def free_hot_cold_page(page: Page, cold: int = 0) -> None:
 
 def _free_pages(page: Page, order: int = 0) -> None:
     """__free_pages: drop a reference and free the page if it was the last."""
-
     if put_page_testzero(page):
-        free_hot_cold_page(page)
+        if order == 0:
+            free_hot_cold_page(page)
+        else:
+            _free_pages_ok(page, order)
+
+
+def _free_pages_ok(page: Page, order: int) -> None:
+    """__free_pages_ok: a higher-order block goes back frame by frame (the
+    model keeps no per-order free areas; the frames coalesce by address)."""
+    machine = page.zone.machine
+    if page.flags & ((1 << PG_head) | (1 << PG_tail)):
+        destroy_compound_page(page, order)
+    frames = [machine.pfn_to_page(page.pfn + i) for i in range(1 << order)]
+    for p in frames:
+        free_pages_check(p)
+    zone = page.zone
+    machine.vm_events[PGFREE] += 1 << order
+    for p in frames:
+        p.flags |= _BUDDY
+        zone.free_list.append(p)
+    zone.vm_stat[NR_FREE_PAGES] += 1 << order
+    if machine.trace.enabled:
+        machine.trace.emit("mm_page_free", pfn=page.pfn, order=order)
 
 
 def nr_free_pages(machine: Machine) -> int:

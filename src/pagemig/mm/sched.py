@@ -79,6 +79,11 @@ class TaskStruct:
         self.il_next = 0  # next node of an interleave policy
         self.parent = parent
         self.flags = flags
+        # TIF_IA32: a 32-bit program, whose system calls take the compat
+        # entry points; user_sp is its stack pointer at the system call
+        # (task_pt_regs(task)->sp), below which compat_alloc_user_space works.
+        self.ia32 = False
+        self.user_sp = 0
 
     def __repr__(self) -> str:
         return f"<task {self.pid} {self.comm} uid={self.cred.uid}>"

@@ -65,13 +65,28 @@ def _put_single_page(page: Page) -> None:
 def put_page(page: Page) -> None:
     """Drop a reference; the last one frees the page (put_page_testzero, inlined)."""
     if page.flags & _COMPOUND:
-        VM_BUG_ON(True, page, "compound pages are not modelled")
+        put_compound_page(page)
+        return
     count = page._count
     if count <= 0:
         VM_BUG_ON(True, page, "put_page on a page with no references")
     page._count = count - 1
     if count == 1:
         _put_single_page(page)
+
+
+def put_compound_page(page: Page) -> None:
+    """The last reference to a compound page calls its destructor."""
+    from .page_alloc import compound_head, get_compound_page_dtor
+
+    page = compound_head(page)
+    if page._count <= 0:
+        VM_BUG_ON(True, page, "put_page on a page with no references")
+    page._count -= 1
+    if page._count == 0:
+        dtor = get_compound_page_dtor(page)
+        assert dtor is not None
+        dtor(page)
 
 
 def release_pages(pages: list[Page]) -> None:

@@ -28,7 +28,7 @@ from .mempolicy import (
     sys_set_mempolicy_nodes,
 )
 from .migrate import sys_move_pages as _sys_move_pages
-from .mmap import MmStruct, mmput
+from .mmap import TASK_SIZE_MAX, MmStruct, mmput
 from .mmzone import MAX_NUMNODES
 from .sched import TaskStruct, get_task_mm
 from .security import security_task_movememory
@@ -71,6 +71,44 @@ def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages: int, nod
     """move_pages(2) with user pointers (``nodes == 0`` is NULL: query mode)."""
     user = UserMoveArrays(_mm(current), pages, nodes, status)
     return _sys_move_pages(current, pid, nr_pages, user, nodes != 0, flags)
+
+
+def compat_alloc_user_space(current: TaskStruct, length: int) -> int:
+    """Scratch memory below a 32-bit task's stack pointer (IA32 has no red
+    zone), 16-byte aligned; NULL (0) when access_ok refuses it (the length
+    reaches below address 0)."""
+    ptr = (current.user_sp - length) & ~15  # round_down(sp - len, 16)
+    if ptr < 0 or ptr + length > TASK_SIZE_MAX:
+        return 0
+    return ptr
+
+
+def compat_sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, pages32: int, nodes: int,
+                          status: int, flags: int) -> int:
+    """kernel/compat.c: copy the 32-bit pointer array to a 64-bit one below
+    the stack, then move_pages(2). A fault copying it is -EFAULT before any of
+    sys_move_pages's checks (quirk 12)."""
+    mm = _mm(current)
+    pages = compat_alloc_user_space(current, nr_pages * 8)
+    for i in range(nr_pages):
+        p = get_user(mm, pages32 + 4 * i, 4)
+        if p is None or not put_user(mm, pages + 8 * i, 8, p):  # compat_ptr: zero-extended
+            return -errno.EFAULT
+    return sys_move_pages(current, pid, nr_pages, pages, nodes, status, flags)
+
+
+class CompatMoveArrays(UserMoveArrays):
+    """6.1's in_compat_syscall() reads: the pages array holds 32-bit pointers."""
+
+    def get_page_ptr(self, i: int) -> int | None:
+        return get_user(self.mm, self.pages + 4 * i, 4)
+
+    def copy_page_ptrs(self, start: int, n: int) -> list[int] | None:
+        """get_compat_pages_array: the chunk's pointers, or None on a fault."""
+        raw, left = copy_from_user(self.mm, self.pages + 4 * start, 4 * n)
+        if left:
+            return None
+        return [int.from_bytes(raw[k:k + 4], "little") for k in range(0, len(raw), 4)]
 
 
 def user_long_reader(mm: MmStruct, ptr: int) -> ReadLong | None:

@@ -73,14 +73,16 @@ def node_meminfo_values(pgdat: PglistData) -> list[tuple[str, int]]:
 
 
 def node_read_meminfo(machine: Machine, nid: int) -> str:
-    """The text of /sys/devices/system/node/node<nid>/meminfo. The model has no
-    huge pages: hugetlb_report_node_meminfo prints zeros.
+    """The text of /sys/devices/system/node/node<nid>/meminfo, ending with
+    hugetlb_report_node_meminfo's pool counts.
 
     Kernel: drivers/base/node.c node_read_meminfo (2.6.35, x86-64, no HIGHMEM),
     mm/hugetlb.c hugetlb_report_node_meminfo.
     """
     lines = [f"Node {nid} {name + ':':<16}{kb:8d} kB\n"
              for name, kb in node_meminfo_values(machine.nodes[nid])]
-    lines += [f"Node {nid} {name + ':':<17}{0:5d}\n"
-              for name in ("HugePages_Total", "HugePages_Free", "HugePages_Surp")]
+    h = machine.hstate
+    pool = (("HugePages_Total", h.nr_huge_pages_node[nid]), ("HugePages_Free", h.free_huge_pages_node[nid]),
+            ("HugePages_Surp", h.surplus_huge_pages_node[nid]))
+    lines += [f"Node {nid} {name + ':':<17}{count:5d}\n" for name, count in pool]
     return "".join(lines)

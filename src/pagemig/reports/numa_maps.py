@@ -10,8 +10,8 @@ with one taken from a real machine.
 a VMA with pages. ``kernelpagesize=True`` (the default) prints that modern
 line, the one people read today; ``False`` gives 2.6.35's line.
 
-The model's mm has no brk and no stack VMA (no ``start_brk``/``start_stack``),
-so ``heap`` and ``stack`` never appear in model output.
+The model's mm has no brk, so ``heap`` never appears; ``stack`` names the VMA
+holding ``start_stack``, which only 32-bit (compat) processes have.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..mm.fs import Inode
+from ..mm.hugetlb import HPAGE_SIZE, huge_pte_offset, huge_pte_page, is_vm_hugetlb_page
 from ..mm.memory import vm_normal_page
 from ..mm.mempolicy import (
     DEFAULT_POLICY,
@@ -169,23 +170,45 @@ def show_numa_map(task: TaskStruct, vma: VmAreaStruct, vpns: list[int],
     """
     entry = NumaMapsEntry(address=vma.vm_start,
                           policy=mpol_to_str(get_vma_policy(task, vma, vma.vm_start)))
+    mm = vma.vm_mm
     if isinstance(vma.vm_file, Inode):
         entry.file = mangle_path(vma.vm_file.path)
-    md = check_pte_range_stats(vma, vpns)
+    elif vma.vm_start <= mm.start_stack <= vma.vm_end:
+        entry.stack = True
+    huge = is_vm_hugetlb_page(vma)
+    if huge:
+        md = check_huge_range(vma)
+        entry.huge = True
+    else:
+        md = check_pte_range_stats(vma, vpns)
     if md.pages:
-        _fill_counters(entry, md)
-        if kernelpagesize:
-            entry.kernelpagesize_kB = PAGE_SIZE >> 10
+        _fill_counters(entry, md, huge)
+        if kernelpagesize:  # vma_kernel_pagesize
+            entry.kernelpagesize_kB = (HPAGE_SIZE if huge else PAGE_SIZE) >> 10
     return entry
 
 
-def _fill_counters(entry: NumaMapsEntry, md: NumaMapsStats) -> None:
+def check_huge_range(vma: VmAreaStruct) -> NumaMapsStats:
+    """Each huge pmd of the VMA counts its huge page once.
+
+    Kernel: mm/mempolicy.c check_huge_range (2.6.35).
+    """
+    md = NumaMapsStats()
+    mm = vma.vm_mm
+    for addr in range(vma.vm_start, vma.vm_end, HPAGE_SIZE):
+        pte = huge_pte_offset(mm, addr)
+        if pte:
+            gather_stats(huge_pte_page(mm, pte), md, pte_dirty(pte))
+    return md
+
+
+def _fill_counters(entry: NumaMapsEntry, md: NumaMapsStats, huge: bool = False) -> None:
     entry.anon = md.anon or None
     entry.dirty = md.dirty or None
     entry.mapped = md.pages if md.pages not in (md.anon, md.dirty) else None
     entry.mapmax = md.mapcount_max if md.mapcount_max > 1 else None
     entry.swapcache = md.swapcache or None
-    entry.active = md.active if md.active < md.pages else None
+    entry.active = md.active if md.active < md.pages and not huge else None
     entry.writeback = md.writeback or None
     # for_each_node_state(n, N_HIGH_MEMORY): in node order, only nodes with pages.
     entry.nodes = {nid: md.node[nid] for nid in sorted(md.node)}

@@ -119,7 +119,8 @@ class ModelRun:
             record["bug"] = str(bug)
         except InvariantError as err:
             record["invariant"] = str(err)
-        except (ValueError, TypeError, KeyError, FileExistsError, FileNotFoundError) as err:
+        except (ValueError, TypeError, KeyError, FileExistsError, FileNotFoundError,
+                NotImplementedError) as err:
             raise step.error(_message(err)) from None
         self._note_account(record, marks)
         record["problems"] = check_expectations(step.expect, record) + _model_problems(record)
@@ -159,6 +160,7 @@ class ModelRun:
             movable_memory=_sizes(opts.get("movable", "0")),
             swap=opts.get("swap", 0),
             min_free_kbytes=values.parse_int(opts.get("min_free_kbytes", "0")),
+            hugepages=_hugepages(opts.get("hugepages", "0")),
             seed=values.parse_int(opts.get("seed", "0")),
             profile=profile,
         )
@@ -176,10 +178,15 @@ class ModelRun:
     def do_file(self, step: Step, record: Record) -> None:
         path = step.args[0]
         size = parse_size(step.opts.get("size", "0"), "size")
-        gen = values.parse_int(step.opts.get("gen", "1"))
+        fs = step.opts.get("fs", "ext2")
+        hugetlbfs = fs == "hugetlbfs"
+        gen = values.parse_int(step.opts.get("gen", "0" if hugetlbfs else "1"))
+        if hugetlbfs and gen:
+            raise step.error("hugetlbfs files have no write(2): fill them through a mapping "
+                             "(gen=0)")
         npages = -(-size // PAGE_SIZE)
         data = b"".join(pattern(path, k, ("gen", gen)) for k in range(npages))[:size]
-        inode = self.m.create_file(path, size, step.opts.get("fs", "ext2"))
+        inode = self.m.create_file(path, size, fs)
         if inode.store is not None:
             inode.store[:size] = np.frombuffer(data, dtype=np.uint8)
         elif gen:
@@ -200,7 +207,8 @@ class ModelRun:
         gid = step.opts.get("gid")
         proc = self.m.spawn(values.parse_int(step.opts.get("uid", "0")),
                             values.parse_int(step.opts.get("cpu", "0")),
-                            gid=None if gid is None else values.parse_int(gid), comm=name)
+                            gid=None if gid is None else values.parse_int(gid), comm=name,
+                            compat=values.parse_int(step.opts.get("compat", "0")) != 0)
         self.states[name] = ProcessState(proc)
         self.current = name
 
@@ -306,8 +314,11 @@ class ModelRun:
             addr = state.proc.mmap(length, prot, file=self.m.open(key), shared=shared)
         elif kind == "device":
             addr = state.proc.mmap_device(length)
+        elif kind == "hugetlb":  # MAP_ANONYMOUS|MAP_HUGETLB, private unless shared
+            addr = state.proc.mmap(length, prot, shared=flag == "shared", hugetlb=True)
+            shared = flag == "shared"
         else:
-            raise step.error(f"unknown mapping kind {kind!r} (anon, shmem, file, device)")
+            raise step.error(f"unknown mapping kind {kind!r} (anon, shmem, file, device, hugetlb)")
         self.regions[name] = Region(name, addr, npages, key, 0, shared)
         if "node" in step.opts:
             state.proc.mbind(addr, length, MPOL_BIND, [values.parse_int(step.opts["node"])])
@@ -599,6 +610,12 @@ def _cpu_map(per_node: list[int], nodes: int) -> list[int]:
     if len(counts) != nodes:
         raise ValueError(f"cpus gives {len(counts)} counts for {nodes} nodes")
     return [nid for nid, count in enumerate(counts) for _ in range(count)]
+
+
+def _hugepages(text: str) -> int | list[int]:
+    """``hugepages=N`` (spread over the nodes) or ``hugepages=N0,N1,...`` per node."""
+    counts = [values.parse_int(n) for n in text.split(",")]
+    return counts[0] if len(counts) == 1 and "," not in text else counts
 
 
 def _sizes(text: str) -> int | list[int]:

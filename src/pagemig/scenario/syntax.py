@@ -51,9 +51,9 @@ _CALL = "ret errno status nodes node"
 COMMANDS: Mapping[str, Command] = {
     # machine
     "machine": _cmd("", 0, "nodes memory cpus distances swap profile min_free_kbytes seed "
-                    "movable", machine_level=True),
+                    "movable hugepages", machine_level=True),
     "file": _cmd("PATH", options="fs size gen", machine_level=True),
-    "spawn": _cmd("NAME", options="uid gid cpu", machine_level=True),
+    "spawn": _cmd("NAME", options="uid gid cpu compat", machine_level=True),
     "cpuset": _cmd("NAME", options="mems parent memory_migrate", machine_level=True),
     "memcg": _cmd("NAME", options="limit", machine_level=True, model_only=True),
     "reclaim": _cmd("NODE N", expects="ret errno", machine_level=True, model_only=True),
