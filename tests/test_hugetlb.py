@@ -359,3 +359,29 @@ def test_random_hugetlb_sequences_keep_data_and_invariants(ops: list[tuple[str, 
         p.exit()
     assert m.hstate.free_huge_pages == m.hstate.nr_huge_pages
     m.check()
+
+
+def test_populate_locked_and_pinned_hugetlb_mappings(m: Machine) -> None:
+    """get_user_pages walks hugetlb VMAs with follow_hugetlb_page: MAP_POPULATE
+    faults the huge pages in, MAP_LOCKED only populates them and drops
+    VM_LOCKED (uncounted), and a pin of a sub-page holds the head."""
+    from pagemig.mm.memory import FOLL_GET, get_user_pages
+    from pagemig.mm.swap import put_page
+
+    p = m.spawn()
+    a = p.mmap(2 * HUGE, hugetlb=True, populate=True)
+    assert m.hstate.free_huge_pages == 2 and p.node_of(a + HUGE) == 0
+    b = p.mmap(HUGE, hugetlb=True, locked=True)
+    vma = find_vma(p.mm, b)
+    assert vma is not None and not vma.vm_flags & 0x2000 and p.mm.locked_vm == 0
+    assert m.hstate.free_huge_pages == 1
+    with p.running():
+        sub = get_user_pages(p.mm, find_vma(p.mm, a), a + 3 * PAGE_SIZE, FOLL_GET)
+    assert isinstance(sub, Page) and PageTail(sub)
+    head = head_at(p, a)
+    assert sub.private is head and head._count == 2 and sub._count == 0
+    m.pin(sub)
+    m.check()
+    m.unpin(sub)
+    put_page(sub)
+    assert head._count == 1

@@ -717,6 +717,27 @@ def hugetlb_pte_access(mm: MmStruct, address: int, write: bool) -> Page | None:
     return follow_huge_pmd(mm, address, pte)
 
 
+def follow_hugetlb_page(mm: MmStruct, vma: VmAreaStruct, vaddr: int, flags: int) -> Page | int:
+    """get_user_pages of one address of a hugetlb VMA: fault until the huge
+    pmd allows the access, then the sub-page (FOLL_GET takes a reference on
+    the head, as get_page does); -EFAULT when the fault fails."""
+    from .memory import FAULT_FLAG_WRITE, FOLL_GET, FOLL_WRITE
+    from .page import get_page
+
+    for _ in range(16):
+        pte = huge_pte_offset(mm, vaddr)
+        if not pte or (flags & FOLL_WRITE and not pte_write(pte)):
+            ret = hugetlb_fault(mm, vma, vaddr, FAULT_FLAG_WRITE if flags & FOLL_WRITE else 0)
+            if ret & (VM_FAULT_OOM | VM_FAULT_SIGBUS):  # VM_FAULT_ERROR
+                return -errno.EFAULT
+            continue
+        page = follow_huge_pmd(mm, vaddr, pte)  # mem_map_offset
+        if flags & FOLL_GET:
+            get_page(page)
+        return page
+    raise KernelBug(f"follow_hugetlb_page: no progress faulting {vaddr:#x}")
+
+
 # --- fork, unmap, mprotect --------------------------------------------------------------------
 
 

@@ -237,8 +237,10 @@ def check_flag_counters(ctx: CheckContext) -> None:
 
 
 def check_pins(ctx: CheckContext) -> None:
+    from .page_alloc import compound_head
+
     for page, n in ctx.machine.pins.items():
-        ctx.ledger.add(page, "pinned by the caller", n)
+        ctx.ledger.add(compound_head(page), "pinned by the caller", n)
 
 
 def check_locks(ctx: CheckContext) -> None:

@@ -18,6 +18,7 @@ from .highmem import copy_highpage
 from .hugetlb import (
     copy_hugetlb_page_range,
     follow_huge_pmd,
+    follow_hugetlb_page,
     hugetlb_change_protection,
     hugetlb_fault,
     unmap_hugepage_range,
@@ -640,6 +641,8 @@ def get_user_pages(mm: MmStruct, vma: VmAreaStruct, addr: int, foll_flags: int) 
     if vma.vm_flags & (VM_IO | VM_PFNMAP) or not vma.vm_flags & (
             VM_WRITE if foll_flags & FOLL_WRITE else VM_READ):
         return -errno.EFAULT
+    if vma.vm_flags & VM_HUGETLB:
+        return follow_hugetlb_page(mm, vma, addr, foll_flags)
     for _ in range(16):
         page = follow_page(vma, addr, foll_flags)
         if isinstance(page, FollowPageError):

@@ -109,6 +109,25 @@ def _mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
     return 0
 
 
+def mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
+    """mmap(MAP_LOCKED): mlock the new VMA's pages; 0, or the number of pages
+    NOT mlocked (VM_LOCKED is then cleared): pfn maps are skipped, and
+    VM_RESERVED/VM_DONTEXPAND mappings and huge pages are only made present."""
+    from .mmap import VM_DONTEXPAND, VM_HUGETLB, VM_IO, VM_PFNMAP, VM_RESERVED, make_pages_present
+
+    nr_pages = (end - start) >> PAGE_SHIFT
+    BUG_ON(not vma.vm_flags & VM_LOCKED, "mlock_vma_pages_range of an unlocked VMA")
+    if not vma.vm_flags & (VM_IO | VM_PFNMAP):  # filter unlockable vmas
+        if not vma.vm_flags & (VM_DONTEXPAND | VM_RESERVED | VM_HUGETLB):
+            _mlock_vma_pages_range(vma, start, end)
+            return 0  # hide errors from mmap() and other callers
+        # User-mapped kernel pages or huge pages: populate the ptes, then
+        # fall through to clear VM_LOCKED, uncounted in locked_vm.
+        make_pages_present(vma.vm_mm, start, end)
+    vma.vm_flags &= ~VM_LOCKED  # and don't come back!
+    return nr_pages
+
+
 def _mlock_posix_error_return(retval: int) -> int:
     """POSIX says mlock of unmapped or unreadable memory is ENOMEM, and a
     lack of memory is EAGAIN."""

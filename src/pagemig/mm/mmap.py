@@ -463,10 +463,10 @@ def mmap_region(mm: MmStruct, file: object, addr: int, length: int, flags: int, 
     vma_link(mm, vma)
     mm.total_vm += length >> PAGE_SHIFT
     if vm_flags & VM_LOCKED:
-        from .mlock import _mlock_vma_pages_range
+        from .mlock import mlock_vma_pages_range
 
-        mm.locked_vm += length >> PAGE_SHIFT
-        _mlock_vma_pages_range(vma, addr, addr + length)
+        if not mlock_vma_pages_range(vma, addr, addr + length):
+            mm.locked_vm += length >> PAGE_SHIFT
     elif flags & MAP_POPULATE:
         make_pages_present(mm, addr, addr + length)
     return addr

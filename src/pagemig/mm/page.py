@@ -262,7 +262,12 @@ def page_count(page: Page) -> int:
     return page._count
 
 
+_TAIL = 1 << PG_tail
+
+
 def get_page(page: Page) -> None:
+    if page.flags & _TAIL:  # a compound page's count lives in its head (2.6.35)
+        page = page.private  # type: ignore[assignment]
     if page._count <= 0:
         VM_BUG_ON(True, page, "get_page on a free or frozen page")
     page._count += 1
