@@ -118,6 +118,24 @@ def test_private_and_shared_fills_follow_fork_semantics() -> None:
     assert not run.failures, run.failures
 
 
+def test_faults_record_their_signal() -> None:
+    run = run_scenario_text("""
+        machine nodes=1 hugepages=1
+        spawn p
+        p: map a anon 1
+        p: mprotect a:0 none
+        p: touch a:0 => signal=SIGSEGV
+        p: map h hugetlb 512
+        p: write h:0
+        p: fork c
+        c: write h:0 => signal=SIGBUS
+        p: touch a:0
+    """)
+    assert [f["problems"] for f in run.failures] == [
+        ["killed by SIGSEGV (add signal=SIGSEGV if that is expected)"]], run.failures
+    assert [r.get("signal") for r in run.records][-2:] == ["SIGBUS", "SIGSEGV"]
+
+
 def test_pins_hold_a_reference_until_unpinned() -> None:
     run = run_scenario_text("""
         machine nodes=2

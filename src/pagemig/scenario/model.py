@@ -111,10 +111,10 @@ class ModelRun:
         marks = self._marks()
         try:
             self._handlers[step.cmd](step, record)
+        except UserFault as fault:  # an OSError too: catch it first
+            record["signal"] = fault.signal
         except OSError as err:
             record["errno"] = errno.errorcode.get(err.errno or 0, str(err.errno))
-        except UserFault as fault:
-            record["signal"] = fault.signal
         except KernelBug as bug:
             record["bug"] = str(bug)
         except InvariantError as err:
