@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import errno
 
+from mypy_extensions import mypyc_attr
+
 from .memory import (
     FAULT_FLAG_WRITE,
     VM_FAULT_HWPOISON,
@@ -35,6 +37,8 @@ from .pgtable import (
 from .rwsem import down_read, up_read
 
 
+# A subclass of a builtin exception: mypyc compiles it as a regular Python class.
+@mypyc_attr(native_class=False)
 class UserFault(OSError):
     """A user access the kernel answers with a signal (SIGSEGV or SIGBUS)."""
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from .buffer import (
     bh_offset,
     buffers_of,
@@ -439,7 +441,7 @@ def move_to_new_page(newpage: Page, page: Page, remap_swapcache: int) -> int:
     newpage.mapping = page.mapping
     if PageSwapBacked(page):
         SetPageSwapBacked(newpage)
-    mapping = page_mapping(page)
+    mapping: AddressSpace | None = page_mapping(page)
     if mapping is None:
         rc = migrate_page(mapping, newpage, page)
     elif mapping.a_ops.migratepage is not None:
@@ -679,6 +681,8 @@ class PageToNode:
         return f"<pm addr={self.addr:#x} node={self.node} status={self.status}>"
 
 
+# A subclass of list: mypyc compiles it as a regular Python class.
+@mypyc_attr(native_class=False)
 class PageToNodeArray(list[PageToNode]):
     """The chunk array do_pages_move keeps in one page. ``first_match`` is
     new_page_node's scan (L811): the first entry before the end marker whose

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from mypy_extensions import mypyc_attr
+
 from .bug import VM_BUG_ON
 
 if TYPE_CHECKING:
@@ -81,6 +83,8 @@ def page_flag_names(flags: int) -> list[str]:
     return [name for bit, name in PAGEFLAG_NAMES.items() if flags >> bit & 1]
 
 
+# Interpreted code (tests) may define its own kinds of mapping.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PageMapping:
     """What ``page->mapping`` may point at: an address_space, an anon_vma or a
     KSM stable node. The kernel tags the pointer's low bits; here each kind
