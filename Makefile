@@ -38,7 +38,7 @@ test-compiled:
 	cd $(COMPILED)/tree && ../venv/bin/python -c \
 		'import pagemig.implementation as i, pagemig.mm.migrate as m; print(i.describe(), m.__file__)'
 	# pagemig/mm has no doctests; collecting its .py files would clash with the extensions.
-	cd $(COMPILED)/tree && PAGEMIG_EXPECT_COMPILED=1 ../venv/bin/pytest -m "not slow" -x -q \
+	cd $(COMPILED)/tree && PAGEMIG_EXPECT_COMPILED=1 ../venv/bin/pytest -m "not slow" -x \
 		--ignore=src/pagemig/mm
 
 lint: $(STAMP)
