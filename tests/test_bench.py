@@ -14,3 +14,4 @@ def test_quick_benchmark_runs_every_case_and_reports_ratios() -> None:
     assert report["metadata_bytes_per_frame"] > 0  # type: ignore[operator]
     text = table(report)
     assert "move_pages anon 0->1" in text and "metadata bytes" in text
+    assert text.startswith(f"implementation of pagemig.mm: {report['implementation']}")

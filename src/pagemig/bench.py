@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .implementation import describe
 from .machine import Machine
 from .mm.page import PAGE_SIZE
 from .process import Process
@@ -286,7 +287,7 @@ def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
             if live:
                 ratios["vs_live_query"] = seconds / live
             results.append(Result(name, pages, seconds, 1e6 * seconds / pages, ratios))
-    report: dict[str, object] = {"results": [asdict(r) for r in results]}
+    report: dict[str, object] = {"implementation": describe(), "results": [asdict(r) for r in results]}
     if progress:
         progress("metadata bytes per frame")
     report["metadata_bytes_per_frame"] = metadata_bytes_per_frame(max(sizes[0], 4096))
@@ -298,7 +299,8 @@ def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
 
 
 def table(report: dict[str, object]) -> str:
-    lines = [f"{'case':<28} {'pages':>7} {'seconds':>9} {'us/page':>9} {'x numpy':>9} {'x live':>8}"]
+    lines = [f"implementation of pagemig.mm: {report.get('implementation', 'not recorded')}",
+             f"{'case':<28} {'pages':>7} {'seconds':>9} {'us/page':>9} {'x numpy':>9} {'x live':>8}"]
     for r in report["results"]:  # type: ignore[attr-defined]
         live = r["ratios"].get("vs_live_query")
         lines.append(f"{r['case']:<28} {r['pages']:>7} {r['seconds']:>9.3f} {r['us_per_page']:>9.1f} "

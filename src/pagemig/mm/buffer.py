@@ -7,7 +7,7 @@ page reference (which migrate_page_move_mapping's expected count includes).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import BUG_ON
 from .filemap import page_mapping
@@ -29,11 +29,11 @@ from .swap import put_page
 if TYPE_CHECKING:
     from .filemap import AddressSpace
 
-BH_Uptodate = 0
-BH_Dirty = 1
-BH_Lock = 2
-BH_Mapped = 5
-BH_Async_Write = 7
+BH_Uptodate: Final = 0
+BH_Dirty: Final = 1
+BH_Lock: Final = 2
+BH_Mapped: Final = 5
+BH_Async_Write: Final = 7
 
 
 class BufferHead:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from mypy_extensions import mypyc_attr
+
 if TYPE_CHECKING:
     from .page import Page
 
@@ -17,6 +19,7 @@ class KernelBug(Exception):
     """BUG(): the model reached a state the kernel treats as fatal."""
 
 
+@mypyc_attr(native_class=False)  # a builtin exception's subclass (compiled build)
 class NotModelled(NotImplementedError):
     """A path of the selected kernel that the model does not implement (rather
     than a wrong answer)."""

@@ -8,7 +8,7 @@ and migrate_pages moves the former into the latter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .list import ListHead, list_add_tail, list_empty
 from .mm_inline import page_is_file_cache
@@ -20,11 +20,11 @@ from .vmstat import VM_EVENT_NAMES
 if TYPE_CHECKING:
     from ..machine import Machine
 
-COMPACT_CLUSTER_MAX = 32
-PAGEBLOCK_NR_PAGES = 512  # pageblock_order 9 on x86-64
-COMPACTBLOCKSMOVED = VM_EVENT_NAMES.index("compact_blocks_moved")
-COMPACTPAGES = VM_EVENT_NAMES.index("compact_pages_moved")
-COMPACTPAGEFAILED = VM_EVENT_NAMES.index("compact_pagemigrate_failed")
+COMPACT_CLUSTER_MAX: Final = 32
+PAGEBLOCK_NR_PAGES: Final = 512  # pageblock_order 9 on x86-64
+COMPACTBLOCKSMOVED: Final = VM_EVENT_NAMES.index("compact_blocks_moved")
+COMPACTPAGES: Final = VM_EVENT_NAMES.index("compact_pages_moved")
+COMPACTPAGEFAILED: Final = VM_EVENT_NAMES.index("compact_pagemigrate_failed")
 
 
 class CompactControl:

@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from .sched import TaskStruct
 
 # include/linux/capability.h
-CAP_CHOWN = 0
-CAP_DAC_OVERRIDE = 1
-CAP_KILL = 5
-CAP_SETGID = 6
-CAP_SETUID = 7
-CAP_IPC_LOCK = 14
-CAP_SYS_PTRACE = 19
-CAP_SYS_ADMIN = 21
-CAP_SYS_NICE = 23
-CAP_SYS_RESOURCE = 24
-CAP_LAST_CAP = 33
-CAP_FULL_SET = (1 << (CAP_LAST_CAP + 1)) - 1
+CAP_CHOWN: Final = 0
+CAP_DAC_OVERRIDE: Final = 1
+CAP_KILL: Final = 5
+CAP_SETGID: Final = 6
+CAP_SETUID: Final = 7
+CAP_IPC_LOCK: Final = 14
+CAP_SYS_PTRACE: Final = 19
+CAP_SYS_ADMIN: Final = 21
+CAP_SYS_NICE: Final = 23
+CAP_SYS_RESOURCE: Final = 24
+CAP_LAST_CAP: Final = 33
+CAP_FULL_SET: Final = (1 << (CAP_LAST_CAP + 1)) - 1
 # Capabilities that follow the fsuid (CAP_FS_MASK).
-CAP_FS_MASK = (1 << CAP_CHOWN) | (1 << CAP_DAC_OVERRIDE) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 9)
+CAP_FS_MASK: Final = (1 << CAP_CHOWN) | (1 << CAP_DAC_OVERRIDE) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 9)
 
-SUID_DUMP_DISABLE = 0
-SUID_DUMP_USER = 1
+SUID_DUMP_DISABLE: Final = 0
+SUID_DUMP_USER: Final = 1
 
 
 @dataclass(frozen=True, slots=True)

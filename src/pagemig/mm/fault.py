@@ -6,6 +6,9 @@ allows the access, and set the accessed/dirty bits as the MMU would."""
 from __future__ import annotations
 
 import errno
+from typing import Final
+
+from mypy_extensions import mypyc_attr
 
 from .hugetlb import hugetlb_pte_access
 from .memory import (
@@ -36,6 +39,8 @@ from .pgtable import (
 from .rwsem import down_read, up_read
 
 
+# A subclass of a builtin exception: mypyc compiles it as a regular Python class.
+@mypyc_attr(native_class=False)
 class UserFault(OSError):
     """A user access the kernel answers with a signal (SIGSEGV or SIGBUS)."""
 
@@ -45,12 +50,12 @@ class UserFault(OSError):
         self.addr = addr
 
 
-_MAX_RETRIES = 64
-_PRESENT = _PAGE_PRESENT
-_RW = _PAGE_RW
-_YOUNG = _PAGE_ACCESSED
-_YOUNG_DIRTY = _PAGE_ACCESSED | _PAGE_DIRTY
-_SPECIAL = _PAGE_SPECIAL
+_MAX_RETRIES: Final = 64
+_PRESENT: Final = _PAGE_PRESENT
+_RW: Final = _PAGE_RW
+_YOUNG: Final = _PAGE_ACCESSED
+_YOUNG_DIRTY: Final = _PAGE_ACCESSED | _PAGE_DIRTY
+_SPECIAL: Final = _PAGE_SPECIAL
 
 
 def user_access(mm: MmStruct, addr: int, write: bool) -> Page:

@@ -50,8 +50,13 @@ class FaultInjector:
         self.rng = rng
         self.log: list[tuple[str, dict[str, object]]] = []
 
+    # ``probability`` defaults to None (certain) rather than 1.0: mypyc 2.4 fails
+    # (ValueError in get_text_signature) on a float argument with a default
+    # followed by an argument without one, here ``**filters``.
     def add(self, name: str, *, times: int | None = None, space: int = 0,
-            probability: float = 1.0, **filters: object) -> FaultRule:
+            probability: float | None = None, **filters: object) -> FaultRule:
+        if probability is None:
+            probability = 1.0
         if name not in FAULT_POINTS:
             known = ", ".join(sorted(FAULT_POINTS))
             raise ValueError(f"unknown fault point {name!r} (known: {known})")

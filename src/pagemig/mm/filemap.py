@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from .bug import BUG_ON, VM_BUG_ON
 from .gfp import GFP_HIGHUSER_MOVABLE
@@ -34,11 +34,11 @@ if TYPE_CHECKING:
     from .fs import Inode
     from .sched import SchedulerHost
 
-NR_FILE_PAGES = ZoneStatItem.NR_FILE_PAGES
-NR_SHMEM = ZoneStatItem.NR_SHMEM
-PAGECACHE_TAG_DIRTY = 0
-PAGECACHE_TAG_WRITEBACK = 1
-AOP_WRITEPAGE_ACTIVATE = 0x80000
+NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
+NR_SHMEM: Final = ZoneStatItem.NR_SHMEM
+PAGECACHE_TAG_DIRTY: Final = 0
+PAGECACHE_TAG_WRITEBACK: Final = 1
+AOP_WRITEPAGE_ACTIVATE: Final = 0x80000
 
 WritePage = Callable[[Page, object], int]
 MigratePage = Callable[["AddressSpace", Page, Page], int]
@@ -115,7 +115,7 @@ class AddressSpace(PageMapping):
         self.tags[tag].discard(index)
 
 
-_SWAPCACHE = 1 << PG_swapcache
+_SWAPCACHE: Final = 1 << PG_swapcache
 
 
 def page_mapping(page: Page) -> AddressSpace | None:

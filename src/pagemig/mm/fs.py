@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -92,7 +92,7 @@ from .swapfile import free_swap_and_cache, get_swap_page, swap_duplicate, swap_f
 if TYPE_CHECKING:
     from ..machine import Machine
 
-BLOCKSIZE = 1024  # ext2's default block size for small filesystems: 4 buffers per page
+BLOCKSIZE: Final = 1024  # ext2's default block size for small filesystems: 4 buffers per page
 
 
 class Inode:
@@ -247,16 +247,16 @@ def _releasepage_none(page: Page, gfp: int) -> int:
     return try_to_free_buffers(page)
 
 
-EXT2_AOPS = AddressSpaceOperations("ext2_aops", writepage=block_write_full_page,
+EXT2_AOPS: Final = AddressSpaceOperations("ext2_aops", writepage=block_write_full_page,
                                    readpage=simple_readpage, migratepage=_buffer_migrate_page)
-SHMEM_AOPS = AddressSpaceOperations("shmem_aops", writepage=shmem_writepage,
+SHMEM_AOPS: Final = AddressSpaceOperations("shmem_aops", writepage=shmem_writepage,
                                     set_page_dirty=_set_page_dirty_no_writeback,
                                     migratepage=_migrate_page)
-FAT_AOPS = AddressSpaceOperations("fat_aops", writepage=block_write_full_page,
+FAT_AOPS: Final = AddressSpaceOperations("fat_aops", writepage=block_write_full_page,
                                   readpage=simple_readpage)
-XFS_BUF_AOPS = AddressSpaceOperations("xfs_address_space_operations",
+XFS_BUF_AOPS: Final = AddressSpaceOperations("xfs_address_space_operations",
                                       migratepage=_fail_migrate_page)
-RAMFS_AOPS = AddressSpaceOperations("ramfs_aops", readpage=simple_readpage,
+RAMFS_AOPS: Final = AddressSpaceOperations("ramfs_aops", readpage=simple_readpage,
                                     set_page_dirty=_set_page_dirty_no_writeback)
 HUGETLBFS_AOPS = AddressSpaceOperations("hugetlbfs_aops", set_page_dirty=hugetlbfs_set_page_dirty)
 
@@ -428,8 +428,8 @@ def shmem_get_policy(vma: VmAreaStruct, addr: int) -> Mempolicy | None:
     return inode.shared_policy.lookup(vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT))
 
 
-GENERIC_FILE_VM_OPS = VmOperations("generic_file_vm_ops", fault=filemap_fault)
-SHMEM_VM_OPS = VmOperations("shmem_vm_ops", fault=shmem_fault, set_policy=shmem_set_policy,
+GENERIC_FILE_VM_OPS: Final = VmOperations("generic_file_vm_ops", fault=filemap_fault)
+SHMEM_VM_OPS: Final = VmOperations("shmem_vm_ops", fault=shmem_fault, set_policy=shmem_set_policy,
                             get_policy=shmem_get_policy)
 
 

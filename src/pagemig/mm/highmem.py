@@ -9,14 +9,16 @@ assignments: memcpy, never a Python loop over bytes.
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 import numpy.typing as npt
 
 from .page import PAGE_SHIFT, PAGE_SIZE, Page
 
-CHUNK_SHIFT = 8  # 256 frames = 1 MiB per chunk
-CHUNK_PAGES = 1 << CHUNK_SHIFT
-_ZERO_PAGE_BYTES = np.zeros(PAGE_SIZE, dtype=np.uint8)
+CHUNK_SHIFT: Final = 8  # 256 frames = 1 MiB per chunk
+CHUNK_PAGES: Final = 1 << CHUNK_SHIFT
+_ZERO_PAGE_BYTES: Final = np.zeros(PAGE_SIZE, dtype=np.uint8)
 _ZERO_PAGE_BYTES.flags.writeable = False
 
 Bytes = npt.NDArray[np.uint8]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import BUG_ON, KernelBug, NotModelled
 from .gfp import _GFP_COMP, _GFP_NOWARN, _GFP_REPEAT, _GFP_THISNODE, GFP_HIGHUSER
@@ -78,24 +78,24 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .fs import Inode
 
-HPAGE_SHIFT = PMD_SHIFT
-HPAGE_SIZE = 1 << HPAGE_SHIFT
-HPAGE_MASK = ~(HPAGE_SIZE - 1)
-HUGETLB_PAGE_ORDER = HPAGE_SHIFT - PAGE_SHIFT
-PAGES_PER_HUGE_PAGE = 1 << HUGETLB_PAGE_ORDER
+HPAGE_SHIFT: Final = PMD_SHIFT
+HPAGE_SIZE: Final = 1 << HPAGE_SHIFT
+HPAGE_MASK: Final = ~(HPAGE_SIZE - 1)
+HUGETLB_PAGE_ORDER: Final = HPAGE_SHIFT - PAGE_SHIFT
+PAGES_PER_HUGE_PAGE: Final = 1 << HUGETLB_PAGE_ORDER
 
-_PAGE_PSE = 1 << 7  # a pmd that maps a huge page (pte_mkhuge)
+_PAGE_PSE: Final = 1 << 7  # a pmd that maps a huge page (pte_mkhuge)
 
 # vma->vm_private_data flags of a private mapping's reservation map
-HPAGE_RESV_OWNER = 1 << 0
-HPAGE_RESV_UNMAPPED = 1 << 1
+HPAGE_RESV_OWNER: Final = 1 << 0
+HPAGE_RESV_UNMAPPED: Final = 1 << 1
 
 # The fault codes (mm.h), repeated here to keep memory.py's import of this
 # module one-way.
-VM_FAULT_OOM = 0x0001
-VM_FAULT_SIGBUS = 0x0002
+VM_FAULT_OOM: Final = 0x0001
+VM_FAULT_SIGBUS: Final = 0x0002
 
-htlb_alloc_mask = GFP_HIGHUSER
+htlb_alloc_mask: Final = GFP_HIGHUSER
 
 
 class Hstate:

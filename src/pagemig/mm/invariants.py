@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from .list import ListHead
 from .mm_inline import page_is_file_cache, page_lru
 from .mmzone import NR_LRU_BASE, NR_LRU_LISTS, Zone, ZoneStatItem
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from ..machine import Machine
 
 
+# A subclass of a builtin exception: mypyc compiles it as a regular Python class.
+@mypyc_attr(native_class=False)
 class InvariantError(AssertionError):
     """The model's state disagrees with its own recount; ``violations`` lists how."""
 

@@ -9,7 +9,7 @@ Writes break COW through do_wp_page, which never reuses a KSM page.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from .bug import VM_BUG_ON
 from .mmap import VM_MERGEABLE, VM_SHARED, MmStruct, VmAreaStruct
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .rmap import AnonVma, RmapOne
 
-_LOCKED = 1 << PG_locked
+_LOCKED: Final = 1 << PG_locked
 
 
 class RmapItem:

@@ -17,6 +17,7 @@ hugetlb paths are not modelled (the model has no huge pages).
 from __future__ import annotations
 
 import errno
+from typing import Final
 
 from . import mempolicy
 from .cpuset import cpuset_mems_allowed
@@ -41,7 +42,7 @@ from .vmscan import isolate_lru_page
 
 __all__ = ["sys_mbind", "sys_migrate_pages", "sys_move_pages"]
 
-NUMA_NO_NODE = -1
+NUMA_NO_NODE: Final = -1
 
 
 # --- kernel/ptrace.c ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .page import Page, PageAnon, PageSwapBacked, PageSwapCache, page_mapped
 
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from .filemap import AddressSpace
     from .mmap import MmStruct
 
-MEM_CGROUP_CHARGE_TYPE_CACHE = 0
-MEM_CGROUP_CHARGE_TYPE_MAPPED = 1
-MEM_CGROUP_CHARGE_TYPE_SHMEM = 2
+MEM_CGROUP_CHARGE_TYPE_CACHE: Final = 0
+MEM_CGROUP_CHARGE_TYPE_MAPPED: Final = 1
+MEM_CGROUP_CHARGE_TYPE_SHMEM: Final = 2
 
 
 @dataclass(eq=False)

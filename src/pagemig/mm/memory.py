@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import KernelBug
 from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
@@ -101,25 +101,25 @@ from .vmstat import PGFAULT
 if TYPE_CHECKING:
     from ..machine import Machine
 
-_PTE_PRESENT_MASK = _PAGE_PRESENT | _PAGE_PROTNONE
+_PTE_PRESENT_MASK: Final = _PAGE_PRESENT | _PAGE_PROTNONE
 
 # VM_FAULT_* (include/linux/mm.h)
-VM_FAULT_OOM = 0x0001
-VM_FAULT_SIGBUS = 0x0002
-VM_FAULT_MAJOR = 0x0004
-VM_FAULT_WRITE = 0x0008
-VM_FAULT_HWPOISON = 0x0010
-VM_FAULT_NOPAGE = 0x0100
-VM_FAULT_LOCKED = 0x0200
-VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_HWPOISON
-FAULT_FLAG_WRITE = 0x01
+VM_FAULT_OOM: Final = 0x0001
+VM_FAULT_SIGBUS: Final = 0x0002
+VM_FAULT_MAJOR: Final = 0x0004
+VM_FAULT_WRITE: Final = 0x0008
+VM_FAULT_HWPOISON: Final = 0x0010
+VM_FAULT_NOPAGE: Final = 0x0100
+VM_FAULT_LOCKED: Final = 0x0200
+VM_FAULT_ERROR: Final = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_HWPOISON
+FAULT_FLAG_WRITE: Final = 0x01
 
 # follow_page() flags
-FOLL_WRITE = 0x01
-FOLL_TOUCH = 0x02
-FOLL_GET = 0x04
-FOLL_DUMP = 0x08
-FOLL_MLOCK = 0x40
+FOLL_WRITE: Final = 0x01
+FOLL_TOUCH: Final = 0x02
+FOLL_GET: Final = 0x04
+FOLL_DUMP: Final = 0x08
+FOLL_MLOCK: Final = 0x40
 
 
 class FollowPageError:

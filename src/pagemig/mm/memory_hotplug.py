@@ -9,7 +9,7 @@ its frames are taken offline: reserved and out of the zone's free memory.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .gfp import GFP_HIGHUSER_MOVABLE
 from .list import ListHead, list_add_tail, list_empty
@@ -22,7 +22,7 @@ from .vmscan import isolate_lru_page
 if TYPE_CHECKING:
     from ..machine import Machine
 
-NR_OFFLINE_RETRIES = 5
+NR_OFFLINE_RETRIES: Final = 5
 
 
 def hotremove_migrate_alloc(page: Page, private: object, result: object) -> Page | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE, gfp_zone
 from .list import ListHead, list_add_tail
@@ -32,35 +32,35 @@ if TYPE_CHECKING:
     from .page import Page
     from .sched import TaskStruct
 
-MPOL_DEFAULT = 0
-MPOL_PREFERRED = 1
-MPOL_BIND = 2
-MPOL_INTERLEAVE = 3
-MPOL_MAX = 4
-MPOL_MODE_NAMES = ("default", "prefer", "bind", "interleave")
+MPOL_DEFAULT: Final = 0
+MPOL_PREFERRED: Final = 1
+MPOL_BIND: Final = 2
+MPOL_INTERLEAVE: Final = 3
+MPOL_MAX: Final = 4
+MPOL_MODE_NAMES: Final = ("default", "prefer", "bind", "interleave")
 
 # mode flags passed in the upper bits of the mode argument
-MPOL_F_STATIC_NODES = 1 << 15
-MPOL_F_RELATIVE_NODES = 1 << 14
-MPOL_MODE_FLAGS = MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES
+MPOL_F_STATIC_NODES: Final = 1 << 15
+MPOL_F_RELATIVE_NODES: Final = 1 << 14
+MPOL_MODE_FLAGS: Final = MPOL_F_STATIC_NODES | MPOL_F_RELATIVE_NODES
 # internal flags
-MPOL_F_SHARED = 1 << 0
-MPOL_F_LOCAL = 1 << 1
+MPOL_F_SHARED: Final = 1 << 0
+MPOL_F_LOCAL: Final = 1 << 1
 
 # get_mempolicy flags
-MPOL_F_NODE = 1 << 0
-MPOL_F_ADDR = 1 << 1
-MPOL_F_MEMS_ALLOWED = 1 << 2
+MPOL_F_NODE: Final = 1 << 0
+MPOL_F_ADDR: Final = 1 << 1
+MPOL_F_MEMS_ALLOWED: Final = 1 << 2
 
 # mbind flags
-MPOL_MF_STRICT = 1 << 0
-MPOL_MF_MOVE = 1 << 1
-MPOL_MF_MOVE_ALL = 1 << 2
-MPOL_MF_INTERNAL = 1 << 3
-MPOL_MF_DISCONTIG_OK = MPOL_MF_INTERNAL << 0
-MPOL_MF_INVERT = MPOL_MF_INTERNAL << 1
+MPOL_MF_STRICT: Final = 1 << 0
+MPOL_MF_MOVE: Final = 1 << 1
+MPOL_MF_MOVE_ALL: Final = 1 << 2
+MPOL_MF_INTERNAL: Final = 1 << 3
+MPOL_MF_DISCONTIG_OK: Final = MPOL_MF_INTERNAL << 0
+MPOL_MF_INVERT: Final = MPOL_MF_INTERNAL << 1
 
-BITS_PER_LONG = 64
+BITS_PER_LONG: Final = 64
 
 
 @dataclass(eq=False)
@@ -79,7 +79,7 @@ class Mempolicy:
         return f"<mempolicy {MPOL_MODE_NAMES[self.mode]} nodes={sorted(self.nodes)} flags={self.flags:#x}>"
 
 
-DEFAULT_POLICY = Mempolicy(MPOL_PREFERRED, MPOL_F_LOCAL)
+DEFAULT_POLICY: Final = Mempolicy(MPOL_PREFERRED, MPOL_F_LOCAL)
 
 
 def mpol_dup(pol: Mempolicy | None) -> Mempolicy | None:

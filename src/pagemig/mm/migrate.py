@@ -14,7 +14,9 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
+
+from mypy_extensions import mypyc_attr
 
 from .buffer import (
     bh_offset,
@@ -123,11 +125,11 @@ if TYPE_CHECKING:
     from .rmap import AnonVma
     from .sched import TaskStruct
 
-NR_ISOLATED_ANON = ZoneStatItem.NR_ISOLATED_ANON
-NR_FILE_PAGES = ZoneStatItem.NR_FILE_PAGES
-NR_SHMEM = ZoneStatItem.NR_SHMEM
-MPOL_MF_MOVE = 1 << 1
-MPOL_MF_MOVE_ALL = 1 << 2
+NR_ISOLATED_ANON: Final = ZoneStatItem.NR_ISOLATED_ANON
+NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
+NR_SHMEM: Final = ZoneStatItem.NR_SHMEM
+MPOL_MF_MOVE: Final = 1 << 1
+MPOL_MF_MOVE_ALL: Final = 1 << 2
 
 
 class StatusSlot(Protocol):
@@ -439,7 +441,7 @@ def move_to_new_page(newpage: Page, page: Page, remap_swapcache: int) -> int:
     newpage.mapping = page.mapping
     if PageSwapBacked(page):
         SetPageSwapBacked(newpage)
-    mapping = page_mapping(page)
+    mapping: AddressSpace | None = page_mapping(page)
     if mapping is None:
         rc = migrate_page(mapping, newpage, page)
     elif mapping.a_ops.migratepage is not None:
@@ -679,6 +681,8 @@ class PageToNode:
         return f"<pm addr={self.addr:#x} node={self.node} status={self.status}>"
 
 
+# A subclass of list: mypyc compiles it as a regular Python class.
+@mypyc_attr(native_class=False)
 class PageToNodeArray(list[PageToNode]):
     """The chunk array do_pages_move keeps in one page. ``first_match`` is
     new_page_node's scan (L811): the first entry before the end marker whose
@@ -705,8 +709,8 @@ class PageToNodeArray(list[PageToNode]):
         return index.get(id(p))
 
 
-PAGE_TO_NODE_SIZE = 24  # sizeof(struct page_to_node) on 64-bit
-CHUNK_NR_PAGES = PAGE_SIZE // PAGE_TO_NODE_SIZE - 1  # 169
+PAGE_TO_NODE_SIZE: Final = 24  # sizeof(struct page_to_node) on 64-bit
+CHUNK_NR_PAGES: Final = PAGE_SIZE // PAGE_TO_NODE_SIZE - 1  # 169
 
 
 def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> Page | None:
@@ -886,7 +890,7 @@ def do_pages_stat_array(mm: MmStruct, pages: list[int]) -> list[int]:
     return status
 
 
-DO_PAGES_STAT_CHUNK_NR = 16
+DO_PAGES_STAT_CHUNK_NR: Final = 16
 
 
 def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserArrays) -> int:

@@ -8,6 +8,7 @@ in (a write fault for private writable mappings, to break COW first).
 from __future__ import annotations
 
 import errno
+from typing import Final
 
 from .bug import BUG_ON
 from .mmap import (
@@ -37,11 +38,11 @@ from .swap import put_page
 from .vmscan import isolate_lru_page, putback_lru_page
 from .vmstat import VM_EVENT_NAMES
 
-NR_MLOCK = ZoneStatItem.NR_MLOCK
-_MLOCKED = 1 << PG_mlocked
-UNEVICTABLE_PGMLOCKED = VM_EVENT_NAMES.index("unevictable_pgs_mlocked")
-UNEVICTABLE_PGMUNLOCKED = VM_EVENT_NAMES.index("unevictable_pgs_munlocked")
-UNEVICTABLE_PGSTRANDED = VM_EVENT_NAMES.index("unevictable_pgs_stranded")
+NR_MLOCK: Final = ZoneStatItem.NR_MLOCK
+_MLOCKED: Final = 1 << PG_mlocked
+UNEVICTABLE_PGMLOCKED: Final = VM_EVENT_NAMES.index("unevictable_pgs_mlocked")
+UNEVICTABLE_PGMUNLOCKED: Final = VM_EVENT_NAMES.index("unevictable_pgs_munlocked")
+UNEVICTABLE_PGSTRANDED: Final = VM_EVENT_NAMES.index("unevictable_pgs_stranded")
 
 
 def is_mlocked_vma(vma: VmAreaStruct, page: Page) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from .list import list_add, list_del
 from .mmzone import LRU_ACTIVE, LRU_FILE, LRU_UNEVICTABLE, NR_LRU_BASE, Zone
 from .page import Page, PG_active, PG_swapbacked, PG_unevictable
 
-_SWAPBACKED = 1 << PG_swapbacked
-_ACTIVE = 1 << PG_active
-_UNEVICTABLE = 1 << PG_unevictable
+_SWAPBACKED: Final = 1 << PG_swapbacked
+_ACTIVE: Final = 1 << PG_active
+_UNEVICTABLE: Final = 1 << PG_unevictable
 
 
 def page_is_file_cache(page: Page) -> int:

@@ -11,7 +11,7 @@ import bisect
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .page import PAGE_SHIFT, PAGE_SIZE
 from .pgtable import PageTables, vm_get_page_prot
@@ -26,63 +26,63 @@ if TYPE_CHECKING:
     from .sched import TaskStruct
 
 # include/linux/mm.h (2.6.35)
-VM_READ = 0x00000001
-VM_WRITE = 0x00000002
-VM_EXEC = 0x00000004
-VM_SHARED = 0x00000008
-VM_MAYREAD = 0x00000010
-VM_MAYWRITE = 0x00000020
-VM_MAYEXEC = 0x00000040
-VM_MAYSHARE = 0x00000080
-VM_GROWSDOWN = 0x00000100
-VM_GROWSUP = 0x00000200
-VM_PFNMAP = 0x00000400
-VM_DENYWRITE = 0x00000800
-VM_EXECUTABLE = 0x00001000
-VM_LOCKED = 0x00002000
-VM_IO = 0x00004000
-VM_SEQ_READ = 0x00008000
-VM_RAND_READ = 0x00010000
-VM_DONTCOPY = 0x00020000
-VM_DONTEXPAND = 0x00040000
-VM_RESERVED = 0x00080000
-VM_ACCOUNT = 0x00100000
-VM_NORESERVE = 0x00200000
-VM_HUGETLB = 0x00400000
-VM_NONLINEAR = 0x00800000
-VM_MIXEDMAP = 0x10000000
-VM_MERGEABLE = 0x80000000
-VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_RESERVED | VM_PFNMAP
-VM_STACK_INCOMPLETE_SETUP = VM_RAND_READ | VM_SEQ_READ
+VM_READ: Final = 0x00000001
+VM_WRITE: Final = 0x00000002
+VM_EXEC: Final = 0x00000004
+VM_SHARED: Final = 0x00000008
+VM_MAYREAD: Final = 0x00000010
+VM_MAYWRITE: Final = 0x00000020
+VM_MAYEXEC: Final = 0x00000040
+VM_MAYSHARE: Final = 0x00000080
+VM_GROWSDOWN: Final = 0x00000100
+VM_GROWSUP: Final = 0x00000200
+VM_PFNMAP: Final = 0x00000400
+VM_DENYWRITE: Final = 0x00000800
+VM_EXECUTABLE: Final = 0x00001000
+VM_LOCKED: Final = 0x00002000
+VM_IO: Final = 0x00004000
+VM_SEQ_READ: Final = 0x00008000
+VM_RAND_READ: Final = 0x00010000
+VM_DONTCOPY: Final = 0x00020000
+VM_DONTEXPAND: Final = 0x00040000
+VM_RESERVED: Final = 0x00080000
+VM_ACCOUNT: Final = 0x00100000
+VM_NORESERVE: Final = 0x00200000
+VM_HUGETLB: Final = 0x00400000
+VM_NONLINEAR: Final = 0x00800000
+VM_MIXEDMAP: Final = 0x10000000
+VM_MERGEABLE: Final = 0x80000000
+VM_SPECIAL: Final = VM_IO | VM_DONTEXPAND | VM_RESERVED | VM_PFNMAP
+VM_STACK_INCOMPLETE_SETUP: Final = VM_RAND_READ | VM_SEQ_READ
 
 # include/asm-generic/mman-common.h
-PROT_NONE = 0x0
-PROT_READ = 0x1
-PROT_WRITE = 0x2
-PROT_EXEC = 0x4
-MAP_SHARED = 0x01
-MAP_PRIVATE = 0x02
-MAP_TYPE = 0x0F
-MAP_FIXED = 0x10
-MAP_ANONYMOUS = 0x20
-MAP_GROWSDOWN = 0x0100
-MAP_LOCKED = 0x2000
-MAP_NORESERVE = 0x4000
-MAP_POPULATE = 0x8000
-MAP_HUGETLB = 0x40000
+PROT_NONE: Final = 0x0
+PROT_READ: Final = 0x1
+PROT_WRITE: Final = 0x2
+PROT_EXEC: Final = 0x4
+MAP_SHARED: Final = 0x01
+MAP_PRIVATE: Final = 0x02
+MAP_TYPE: Final = 0x0F
+MAP_FIXED: Final = 0x10
+MAP_ANONYMOUS: Final = 0x20
+MAP_GROWSDOWN: Final = 0x0100
+MAP_LOCKED: Final = 0x2000
+MAP_NORESERVE: Final = 0x4000
+MAP_POPULATE: Final = 0x8000
+MAP_HUGETLB: Final = 0x40000
 
-MM_FILEPAGES = 0
-MM_ANONPAGES = 1
-MM_SWAPENTS = 2
-NR_MM_COUNTERS = 3
+MM_FILEPAGES: Final = 0
+MM_ANONPAGES: Final = 1
+MM_SWAPENTS: Final = 2
+NR_MM_COUNTERS: Final = 3
 
-TASK_SIZE = 0x00007FFFFFFFF000  # x86-64 with 4-level page tables
-TASK_SIZE_MAX = TASK_SIZE  # the USER_DS limit access_ok checks, also for 32-bit tasks
-TASK_SIZE_IA32 = 0xFFFFE000  # a 32-bit program's address space (IA32_PAGE_OFFSET)
-STACK_TOP_IA32 = TASK_SIZE_IA32
-RLIMIT_STACK_DEFAULT = 8 << 20
-MIN_GAP = 128 << 20  # mmap_base() keeps at least this much room for the stack
-MMAP_BASE = 0x00007FFFF7FFF000  # top-down mmap base with randomisation off
+TASK_SIZE: Final = 0x00007FFFFFFFF000  # x86-64 with 4-level page tables
+TASK_SIZE_MAX: Final = TASK_SIZE  # the USER_DS limit access_ok checks, also for 32-bit tasks
+TASK_SIZE_IA32: Final = 0xFFFFE000  # a 32-bit program's address space (IA32_PAGE_OFFSET)
+STACK_TOP_IA32: Final = TASK_SIZE_IA32
+RLIMIT_STACK_DEFAULT: Final = 8 << 20
+MIN_GAP: Final = 128 << 20  # mmap_base() keeps at least this much room for the stack
+MMAP_BASE: Final = 0x00007FFFF7FFF000  # top-down mmap base with randomisation off
 
 
 def PAGE_ALIGN(addr: int) -> int:
@@ -587,8 +587,8 @@ def sys_mprotect(mm: MmStruct, start: int, length: int, prot: int) -> int:
         vma = nxt
 
 
-MREMAP_MAYMOVE = 1
-MREMAP_FIXED = 2
+MREMAP_MAYMOVE: Final = 1
+MREMAP_FIXED: Final = 2
 
 
 def do_mremap(mm: MmStruct, addr: int, old_len: int, new_len: int, flags: int,

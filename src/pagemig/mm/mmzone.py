@@ -10,7 +10,7 @@ counters and its watermarks.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .highmem import PageArena
 from .list import ListHead
@@ -20,9 +20,9 @@ from .spinlock import SpinLock
 if TYPE_CHECKING:
     from ..machine import Machine
 
-MAX_NUMNODES = 64  # CONFIG_NODES_SHIFT=6
-LOCAL_DISTANCE = 10
-REMOTE_DISTANCE = 20
+MAX_NUMNODES: Final = 64  # CONFIG_NODES_SHIFT=6
+LOCAL_DISTANCE: Final = 10
+REMOTE_DISTANCE: Final = 20
 
 
 class ZoneType(IntEnum):
@@ -33,11 +33,11 @@ class ZoneType(IntEnum):
 
 
 ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE = tuple(ZoneType)
-MAX_NR_ZONES = len(ZoneType)
-ZONE_NAMES = ("DMA", "DMA32", "Normal", "Movable")
+MAX_NR_ZONES: Final = len(ZoneType)
+ZONE_NAMES: Final = ("DMA", "DMA32", "Normal", "Movable")
 # Physical-address limits of the x86-64 zones (bytes, exclusive).
-ZONE_DMA_LIMIT = 16 << 20
-ZONE_DMA32_LIMIT = 4 << 30
+ZONE_DMA_LIMIT: Final = 16 << 20
+ZONE_DMA32_LIMIT: Final = 4 << 30
 
 
 class LruList(IntEnum):
@@ -51,10 +51,10 @@ class LruList(IntEnum):
 
 
 LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE = tuple(LruList)
-LRU_BASE = 0
-LRU_ACTIVE = 1
-LRU_FILE = 2
-NR_LRU_LISTS = len(LruList)
+LRU_BASE: Final = 0
+LRU_ACTIVE: Final = 1
+LRU_FILE: Final = 2
+NR_LRU_LISTS: Final = len(LruList)
 
 
 class ZoneStatItem(IntEnum):
@@ -91,9 +91,9 @@ class ZoneStatItem(IntEnum):
     NUMA_OTHER = 28
 
 
-NR_VM_ZONE_STAT_ITEMS = len(ZoneStatItem)
-NR_LRU_BASE = ZoneStatItem.NR_INACTIVE_ANON
-NUMA_STATS = (ZoneStatItem.NUMA_HIT, ZoneStatItem.NUMA_MISS, ZoneStatItem.NUMA_FOREIGN,
+NR_VM_ZONE_STAT_ITEMS: Final = len(ZoneStatItem)
+NR_LRU_BASE: Final = ZoneStatItem.NR_INACTIVE_ANON
+NUMA_STATS: Final = (ZoneStatItem.NUMA_HIT, ZoneStatItem.NUMA_MISS, ZoneStatItem.NUMA_FOREIGN,
               ZoneStatItem.NUMA_INTERLEAVE_HIT, ZoneStatItem.NUMA_LOCAL, ZoneStatItem.NUMA_OTHER)
 
 

@@ -9,8 +9,9 @@ TestClearPageX accessors are the kernel's names for the same bits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from mypy_extensions import mypyc_attr
 
 from .bug import VM_BUG_ON
 
@@ -18,39 +19,39 @@ if TYPE_CHECKING:
     from .list import Node
     from .mmzone import Zone
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 1 << PAGE_SHIFT
 
 # enum pageflags (include/linux/page-flags.h, 2.6.35, x86-64)
-PG_locked = 0
-PG_error = 1
-PG_referenced = 2
-PG_uptodate = 3
-PG_dirty = 4
-PG_lru = 5
-PG_active = 6
-PG_slab = 7
-PG_owner_priv_1 = 8
-PG_arch_1 = 9
-PG_reserved = 10
-PG_private = 11
-PG_private_2 = 12
-PG_writeback = 13
-PG_head = 14
-PG_tail = 15
-PG_swapcache = 16
-PG_mappedtodisk = 17
-PG_reclaim = 18
-PG_buddy = 19
-PG_swapbacked = 20
-PG_unevictable = 21
-PG_mlocked = 22
-PG_uncached = 23
-PG_hwpoison = 24
-__NR_PAGEFLAGS = 25
+PG_locked: Final = 0
+PG_error: Final = 1
+PG_referenced: Final = 2
+PG_uptodate: Final = 3
+PG_dirty: Final = 4
+PG_lru: Final = 5
+PG_active: Final = 6
+PG_slab: Final = 7
+PG_owner_priv_1: Final = 8
+PG_arch_1: Final = 9
+PG_reserved: Final = 10
+PG_private: Final = 11
+PG_private_2: Final = 12
+PG_writeback: Final = 13
+PG_head: Final = 14
+PG_tail: Final = 15
+PG_swapcache: Final = 16
+PG_mappedtodisk: Final = 17
+PG_reclaim: Final = 18
+PG_buddy: Final = 19
+PG_swapbacked: Final = 20
+PG_unevictable: Final = 21
+PG_mlocked: Final = 22
+PG_uncached: Final = 23
+PG_hwpoison: Final = 24
+__NR_PAGEFLAGS: Final = 25
 # Aliases the kernel gives the same bits.
-PG_checked = PG_owner_priv_1
-PG_fscache = PG_private_2
+PG_checked: Final = PG_owner_priv_1
+PG_fscache: Final = PG_private_2
 
 PAGEFLAG_NAMES: dict[int, str] = {
     PG_locked: "locked", PG_error: "error", PG_referenced: "referenced",
@@ -65,22 +66,24 @@ PAGEFLAG_NAMES: dict[int, str] = {
 
 # Flags that must be clear when a page is freed or handed out
 # (PAGE_FLAGS_CHECK_AT_FREE / _AT_PREP, include/linux/page-flags.h).
-PAGE_FLAGS_CHECK_AT_FREE = sum(
+PAGE_FLAGS_CHECK_AT_FREE: Final = sum(
     1 << b for b in (PG_lru, PG_locked, PG_private, PG_private_2, PG_buddy, PG_writeback,
                      PG_reserved, PG_slab, PG_swapcache, PG_active, PG_unevictable, PG_mlocked)
 )
-PAGE_FLAGS_CHECK_AT_PREP = ((1 << __NR_PAGEFLAGS) - 1) & ~(1 << PG_hwpoison)
+PAGE_FLAGS_CHECK_AT_PREP: Final = ((1 << __NR_PAGEFLAGS) - 1) & ~(1 << PG_hwpoison)
 
 # page->mapping low bits (include/linux/mm.h)
-PAGE_MAPPING_ANON = 1
-PAGE_MAPPING_KSM = 2
-PAGE_MAPPING_FLAGS = PAGE_MAPPING_ANON | PAGE_MAPPING_KSM
+PAGE_MAPPING_ANON: Final = 1
+PAGE_MAPPING_KSM: Final = 2
+PAGE_MAPPING_FLAGS: Final = PAGE_MAPPING_ANON | PAGE_MAPPING_KSM
 
 
 def page_flag_names(flags: int) -> list[str]:
     return [name for bit, name in PAGEFLAG_NAMES.items() if flags >> bit & 1]
 
 
+# Interpreted code (tests) may define its own kinds of mapping.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PageMapping:
     """What ``page->mapping`` may point at: an address_space, an anon_vma or a
     KSM stable node. The kernel tags the pointer's low bits; here each kind
@@ -123,107 +126,321 @@ class Page:
                 f"mapcount={self._mapcount + 1} flags={'|'.join(page_flag_names(self.flags))}>")
 
 
-PageTest = Callable[[Page], bool]
-PageSet = Callable[[Page], None]
+# The PAGEFLAG()/TESTCLEARFLAG()/... families used by mm/migrate.c and friends: one
+# function per flag operation, as the kernel's macros expand them.
+def PageLocked(page: Page) -> bool:
+    return page.flags & (1 << PG_locked) != 0
 
 
-def _test(bit: int) -> PageTest:
-    mask = 1 << bit
-
-    def page_test(page: Page) -> bool:
-        return page.flags & mask != 0
-
-    return page_test
+def PageError(page: Page) -> bool:
+    return page.flags & (1 << PG_error) != 0
 
 
-def _set(bit: int) -> PageSet:
-    mask = 1 << bit
-
-    def page_set(page: Page) -> None:
-        page.flags |= mask
-
-    return page_set
+def SetPageError(page: Page) -> None:
+    page.flags |= 1 << PG_error
 
 
-def _clear(bit: int) -> PageSet:
-    mask = ~(1 << bit)
-
-    def page_clear(page: Page) -> None:
-        page.flags &= mask
-
-    return page_clear
+def ClearPageError(page: Page) -> None:
+    page.flags &= ~(1 << PG_error)
 
 
-def _test_clear(bit: int) -> PageTest:
-    mask = 1 << bit
-
-    def page_test_clear(page: Page) -> bool:
-        old = page.flags
-        page.flags = old & ~mask
-        return old & mask != 0
-
-    return page_test_clear
+def PageReferenced(page: Page) -> bool:
+    return page.flags & (1 << PG_referenced) != 0
 
 
-def _test_set(bit: int) -> PageTest:
-    mask = 1 << bit
-
-    def page_test_set(page: Page) -> bool:
-        old = page.flags
-        page.flags = old | mask
-        return old & mask != 0
-
-    return page_test_set
+def SetPageReferenced(page: Page) -> None:
+    page.flags |= 1 << PG_referenced
 
 
-# The PAGEFLAG()/TESTCLEARFLAG()/... families used by mm/migrate.c and friends.
-PageLocked = _test(PG_locked)
-PageError, SetPageError, ClearPageError = _test(PG_error), _set(PG_error), _clear(PG_error)
-PageReferenced, SetPageReferenced, ClearPageReferenced = (
-    _test(PG_referenced), _set(PG_referenced), _clear(PG_referenced))
-TestClearPageReferenced = _test_clear(PG_referenced)
-PageUptodate, SetPageUptodate, ClearPageUptodate = (
-    _test(PG_uptodate), _set(PG_uptodate), _clear(PG_uptodate))
-PageDirty, SetPageDirty, ClearPageDirty = _test(PG_dirty), _set(PG_dirty), _clear(PG_dirty)
-TestSetPageDirty, TestClearPageDirty = _test_set(PG_dirty), _test_clear(PG_dirty)
-PageLRU, SetPageLRU, ClearPageLRU = _test(PG_lru), _set(PG_lru), _clear(PG_lru)
-TestClearPageLRU = _test_clear(PG_lru)
-PageActive, SetPageActive, ClearPageActive = _test(PG_active), _set(PG_active), _clear(PG_active)
-TestClearPageActive = _test_clear(PG_active)
-PageSlab = _test(PG_slab)
-PageChecked, SetPageChecked, ClearPageChecked = (
-    _test(PG_checked), _set(PG_checked), _clear(PG_checked))
-PageReserved, SetPageReserved, ClearPageReserved = (
-    _test(PG_reserved), _set(PG_reserved), _clear(PG_reserved))
-PagePrivate, SetPagePrivate, ClearPagePrivate = (
-    _test(PG_private), _set(PG_private), _clear(PG_private))
-PagePrivate2, SetPagePrivate2, ClearPagePrivate2 = (
-    _test(PG_private_2), _set(PG_private_2), _clear(PG_private_2))
-PageWriteback = _test(PG_writeback)
-TestSetPageWriteback, TestClearPageWriteback = _test_set(PG_writeback), _test_clear(PG_writeback)
-PageSwapCache, SetPageSwapCache, ClearPageSwapCache = (
-    _test(PG_swapcache), _set(PG_swapcache), _clear(PG_swapcache))
-PageMappedToDisk, SetPageMappedToDisk, ClearPageMappedToDisk = (
-    _test(PG_mappedtodisk), _set(PG_mappedtodisk), _clear(PG_mappedtodisk))
-PageReclaim, SetPageReclaim, ClearPageReclaim = (
-    _test(PG_reclaim), _set(PG_reclaim), _clear(PG_reclaim))
-TestClearPageReclaim = _test_clear(PG_reclaim)
-PageBuddy = _test(PG_buddy)
-PageSwapBacked, SetPageSwapBacked, ClearPageSwapBacked = (
-    _test(PG_swapbacked), _set(PG_swapbacked), _clear(PG_swapbacked))
-PageUnevictable, SetPageUnevictable, ClearPageUnevictable = (
-    _test(PG_unevictable), _set(PG_unevictable), _clear(PG_unevictable))
-TestClearPageUnevictable = _test_clear(PG_unevictable)
-PageMlocked, SetPageMlocked, ClearPageMlocked = (
-    _test(PG_mlocked), _set(PG_mlocked), _clear(PG_mlocked))
-TestSetPageMlocked, TestClearPageMlocked = _test_set(PG_mlocked), _test_clear(PG_mlocked)
-PageHead, PageTail = _test(PG_head), _test(PG_tail)
-PageHWPoison = _test(PG_hwpoison)
+def ClearPageReferenced(page: Page) -> None:
+    page.flags &= ~(1 << PG_referenced)
+
+
+def TestClearPageReferenced(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_referenced)
+    return old & (1 << PG_referenced) != 0
+
+
+def PageUptodate(page: Page) -> bool:
+    return page.flags & (1 << PG_uptodate) != 0
+
+
+def SetPageUptodate(page: Page) -> None:
+    page.flags |= 1 << PG_uptodate
+
+
+def ClearPageUptodate(page: Page) -> None:
+    page.flags &= ~(1 << PG_uptodate)
+
+
+def PageDirty(page: Page) -> bool:
+    return page.flags & (1 << PG_dirty) != 0
+
+
+def SetPageDirty(page: Page) -> None:
+    page.flags |= 1 << PG_dirty
+
+
+def ClearPageDirty(page: Page) -> None:
+    page.flags &= ~(1 << PG_dirty)
+
+
+def TestSetPageDirty(page: Page) -> bool:
+    old = page.flags
+    page.flags = old | (1 << PG_dirty)
+    return old & (1 << PG_dirty) != 0
+
+
+def TestClearPageDirty(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_dirty)
+    return old & (1 << PG_dirty) != 0
+
+
+def PageLRU(page: Page) -> bool:
+    return page.flags & (1 << PG_lru) != 0
+
+
+def SetPageLRU(page: Page) -> None:
+    page.flags |= 1 << PG_lru
+
+
+def ClearPageLRU(page: Page) -> None:
+    page.flags &= ~(1 << PG_lru)
+
+
+def TestClearPageLRU(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_lru)
+    return old & (1 << PG_lru) != 0
+
+
+def PageActive(page: Page) -> bool:
+    return page.flags & (1 << PG_active) != 0
+
+
+def SetPageActive(page: Page) -> None:
+    page.flags |= 1 << PG_active
+
+
+def ClearPageActive(page: Page) -> None:
+    page.flags &= ~(1 << PG_active)
+
+
+def TestClearPageActive(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_active)
+    return old & (1 << PG_active) != 0
+
+
+def PageSlab(page: Page) -> bool:
+    return page.flags & (1 << PG_slab) != 0
+
+
+def PageChecked(page: Page) -> bool:
+    return page.flags & (1 << PG_checked) != 0
+
+
+def SetPageChecked(page: Page) -> None:
+    page.flags |= 1 << PG_checked
+
+
+def ClearPageChecked(page: Page) -> None:
+    page.flags &= ~(1 << PG_checked)
+
+
+def PageReserved(page: Page) -> bool:
+    return page.flags & (1 << PG_reserved) != 0
+
+
+def SetPageReserved(page: Page) -> None:
+    page.flags |= 1 << PG_reserved
+
+
+def ClearPageReserved(page: Page) -> None:
+    page.flags &= ~(1 << PG_reserved)
+
+
+def PagePrivate(page: Page) -> bool:
+    return page.flags & (1 << PG_private) != 0
+
+
+def SetPagePrivate(page: Page) -> None:
+    page.flags |= 1 << PG_private
+
+
+def ClearPagePrivate(page: Page) -> None:
+    page.flags &= ~(1 << PG_private)
+
+
+def PagePrivate2(page: Page) -> bool:
+    return page.flags & (1 << PG_private_2) != 0
+
+
+def SetPagePrivate2(page: Page) -> None:
+    page.flags |= 1 << PG_private_2
+
+
+def ClearPagePrivate2(page: Page) -> None:
+    page.flags &= ~(1 << PG_private_2)
+
+
+def PageWriteback(page: Page) -> bool:
+    return page.flags & (1 << PG_writeback) != 0
+
+
+def TestSetPageWriteback(page: Page) -> bool:
+    old = page.flags
+    page.flags = old | (1 << PG_writeback)
+    return old & (1 << PG_writeback) != 0
+
+
+def TestClearPageWriteback(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_writeback)
+    return old & (1 << PG_writeback) != 0
+
+
+def PageSwapCache(page: Page) -> bool:
+    return page.flags & (1 << PG_swapcache) != 0
+
+
+def SetPageSwapCache(page: Page) -> None:
+    page.flags |= 1 << PG_swapcache
+
+
+def ClearPageSwapCache(page: Page) -> None:
+    page.flags &= ~(1 << PG_swapcache)
+
+
+def PageMappedToDisk(page: Page) -> bool:
+    return page.flags & (1 << PG_mappedtodisk) != 0
+
+
+def SetPageMappedToDisk(page: Page) -> None:
+    page.flags |= 1 << PG_mappedtodisk
+
+
+def ClearPageMappedToDisk(page: Page) -> None:
+    page.flags &= ~(1 << PG_mappedtodisk)
+
+
+def PageReclaim(page: Page) -> bool:
+    return page.flags & (1 << PG_reclaim) != 0
+
+
+def SetPageReclaim(page: Page) -> None:
+    page.flags |= 1 << PG_reclaim
+
+
+def ClearPageReclaim(page: Page) -> None:
+    page.flags &= ~(1 << PG_reclaim)
+
+
+def TestClearPageReclaim(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_reclaim)
+    return old & (1 << PG_reclaim) != 0
+
+
+def PageBuddy(page: Page) -> bool:
+    return page.flags & (1 << PG_buddy) != 0
+
+
+def PageSwapBacked(page: Page) -> bool:
+    return page.flags & (1 << PG_swapbacked) != 0
+
+
+def SetPageSwapBacked(page: Page) -> None:
+    page.flags |= 1 << PG_swapbacked
+
+
+def ClearPageSwapBacked(page: Page) -> None:
+    page.flags &= ~(1 << PG_swapbacked)
+
+
+def PageUnevictable(page: Page) -> bool:
+    return page.flags & (1 << PG_unevictable) != 0
+
+
+def SetPageUnevictable(page: Page) -> None:
+    page.flags |= 1 << PG_unevictable
+
+
+def ClearPageUnevictable(page: Page) -> None:
+    page.flags &= ~(1 << PG_unevictable)
+
+
+def TestClearPageUnevictable(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_unevictable)
+    return old & (1 << PG_unevictable) != 0
+
+
+def PageMlocked(page: Page) -> bool:
+    return page.flags & (1 << PG_mlocked) != 0
+
+
+def SetPageMlocked(page: Page) -> None:
+    page.flags |= 1 << PG_mlocked
+
+
+def ClearPageMlocked(page: Page) -> None:
+    page.flags &= ~(1 << PG_mlocked)
+
+
+def TestSetPageMlocked(page: Page) -> bool:
+    old = page.flags
+    page.flags = old | (1 << PG_mlocked)
+    return old & (1 << PG_mlocked) != 0
+
+
+def TestClearPageMlocked(page: Page) -> bool:
+    old = page.flags
+    page.flags = old & ~(1 << PG_mlocked)
+    return old & (1 << PG_mlocked) != 0
+
+
+def PageHead(page: Page) -> bool:
+    return page.flags & (1 << PG_head) != 0
+
+
+def PageTail(page: Page) -> bool:
+    return page.flags & (1 << PG_tail) != 0
+
+
+def PageHWPoison(page: Page) -> bool:
+    return page.flags & (1 << PG_hwpoison) != 0
+
+
 # The non-atomic "__" variants (caller owns the page exclusively).
-_SetPageLocked, _ClearPageLocked = _set(PG_locked), _clear(PG_locked)
-_SetPageUptodate = _set(PG_uptodate)
-_SetPageSwapBacked, _ClearPageSwapBacked = _set(PG_swapbacked), _clear(PG_swapbacked)
-_SetPageBuddy, _ClearPageBuddy = _set(PG_buddy), _clear(PG_buddy)
+def _SetPageLocked(page: Page) -> None:
+    page.flags |= 1 << PG_locked
+
+
+def _ClearPageLocked(page: Page) -> None:
+    page.flags &= ~(1 << PG_locked)
+
+
+def _SetPageUptodate(page: Page) -> None:
+    page.flags |= 1 << PG_uptodate
+
+
+def _SetPageSwapBacked(page: Page) -> None:
+    page.flags |= 1 << PG_swapbacked
+
+
+def _ClearPageSwapBacked(page: Page) -> None:
+    page.flags &= ~(1 << PG_swapbacked)
+
+
+def _SetPageBuddy(page: Page) -> None:
+    page.flags |= 1 << PG_buddy
+
+
+def _ClearPageBuddy(page: Page) -> None:
+    page.flags &= ~(1 << PG_buddy)
 
 
 def PageCompound(page: Page) -> bool:
@@ -262,7 +479,7 @@ def page_count(page: Page) -> int:
     return page._count
 
 
-_TAIL = 1 << PG_tail
+_TAIL: Final = 1 << PG_tail
 
 
 def get_page(page: Page) -> None:

@@ -10,7 +10,7 @@ buddy allocator's coalescing would have made of it), else the never-used tail.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON, KernelBug, dump_page
 from .cpuset import cpuset_zone_allowed
@@ -39,22 +39,22 @@ from .vmstat import PGALLOC, PGFREE, UNEVICTABLE_PGMLOCKFREED
 if TYPE_CHECKING:
     from ..machine import Machine
 
-NR_FREE_PAGES = ZoneStatItem.NR_FREE_PAGES
-NR_MLOCK = ZoneStatItem.NR_MLOCK
+NR_FREE_PAGES: Final = ZoneStatItem.NR_FREE_PAGES
+NR_MLOCK: Final = ZoneStatItem.NR_MLOCK
 NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, _, NUMA_LOCAL, NUMA_OTHER = NUMA_STATS
 
 # alloc_flags (mm/internal.h, page_alloc.c)
-ALLOC_WMARK_MIN = 0x00
-ALLOC_WMARK_LOW = 0x01
-ALLOC_WMARK_HIGH = 0x02
-ALLOC_NO_WATERMARKS = 0x04
-ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1
-ALLOC_HARDER = 0x10
-ALLOC_HIGH = 0x20
-ALLOC_CPUSET = 0x40
+ALLOC_WMARK_MIN: Final = 0x00
+ALLOC_WMARK_LOW: Final = 0x01
+ALLOC_WMARK_HIGH: Final = 0x02
+ALLOC_NO_WATERMARKS: Final = 0x04
+ALLOC_WMARK_MASK: Final = ALLOC_NO_WATERMARKS - 1
+ALLOC_HARDER: Final = 0x10
+ALLOC_HIGH: Final = 0x20
+ALLOC_CPUSET: Final = 0x40
 
-_BUDDY = 1 << PG_buddy
-_MLOCKED = 1 << PG_mlocked
+_BUDDY: Final = 1 << PG_buddy
+_MLOCKED: Final = 1 << PG_mlocked
 
 
 # --- zonelists -------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def _node_order(machine: Machine, local_node: int, node_load: list[int]) -> list
     return order
 
 
-PENALTY_FOR_NODE_WITH_CPUS = 1
+PENALTY_FOR_NODE_WITH_CPUS: Final = 1
 
 
 def find_next_best_node(machine: Machine, node: int, used: set[int],

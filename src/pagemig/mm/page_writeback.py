@@ -7,6 +7,8 @@ not account them. Writeback state counts in NR_WRITEBACK.
 
 from __future__ import annotations
 
+from typing import Final
+
 from .bug import BUG_ON
 from .filemap import PAGECACHE_TAG_DIRTY, PAGECACHE_TAG_WRITEBACK, AddressSpace, page_mapping
 from .mmzone import ZoneStatItem
@@ -27,11 +29,11 @@ from .page import (
 )
 from .spinlock import spin_lock_irq, spin_unlock_irq
 
-NR_FILE_DIRTY = ZoneStatItem.NR_FILE_DIRTY
-_DIRTY = 1 << PG_dirty
-_LOCKED = 1 << PG_locked
-_RECLAIM = 1 << PG_reclaim
-NR_WRITEBACK = ZoneStatItem.NR_WRITEBACK
+NR_FILE_DIRTY: Final = ZoneStatItem.NR_FILE_DIRTY
+_DIRTY: Final = 1 << PG_dirty
+_LOCKED: Final = 1 << PG_locked
+_RECLAIM: Final = 1 << PG_reclaim
+NR_WRITEBACK: Final = ZoneStatItem.NR_WRITEBACK
 
 
 def mapping_cap_account_dirty(mapping: AddressSpace) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON
 from .page import Page, PG_locked, get_page
@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from .filemap import AddressSpace
 
 # enum mapping_flags: bits above the gfp mask held in mapping->flags.
-_GFP_BITS_SHIFT = 22
-AS_EIO = _GFP_BITS_SHIFT + 0
-AS_ENOSPC = _GFP_BITS_SHIFT + 1
-AS_MM_ALL_LOCKS = _GFP_BITS_SHIFT + 2
-AS_UNEVICTABLE = _GFP_BITS_SHIFT + 3
-_GFP_MASK = (1 << _GFP_BITS_SHIFT) - 1
+_GFP_BITS_SHIFT: Final = 22
+AS_EIO: Final = _GFP_BITS_SHIFT + 0
+AS_ENOSPC: Final = _GFP_BITS_SHIFT + 1
+AS_MM_ALL_LOCKS: Final = _GFP_BITS_SHIFT + 2
+AS_UNEVICTABLE: Final = _GFP_BITS_SHIFT + 3
+_GFP_MASK: Final = (1 << _GFP_BITS_SHIFT) - 1
 
-_LOCKED = 1 << PG_locked
+_LOCKED: Final = 1 << PG_locked
 
 
 def mapping_set_unevictable(mapping: AddressSpace) -> None:

@@ -9,33 +9,33 @@ of their present indices on the mm, so each level's present check can fail.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+from typing import Any, Final
 
 from .page import PAGE_SHIFT
 
-_PAGE_PRESENT = 1 << 0
-_PAGE_RW = 1 << 1
-_PAGE_USER = 1 << 2
-_PAGE_ACCESSED = 1 << 5
-_PAGE_DIRTY = 1 << 6
-_PAGE_SPECIAL = 1 << 9  # pfn map without struct page (vm_normal_page says no)
-_PAGE_PROTNONE = 1 << 8
+_PAGE_PRESENT: Final = 1 << 0
+_PAGE_RW: Final = 1 << 1
+_PAGE_USER: Final = 1 << 2
+_PAGE_ACCESSED: Final = 1 << 5
+_PAGE_DIRTY: Final = 1 << 6
+_PAGE_SPECIAL: Final = 1 << 9  # pfn map without struct page (vm_normal_page says no)
+_PAGE_PROTNONE: Final = 1 << 8
 
-PTRS_PER_PTE = 512
-PMD_SHIFT = 21
-PUD_SHIFT = 30
-PGDIR_SHIFT = 39
-PMD_SIZE = 1 << PMD_SHIFT
+PTRS_PER_PTE: Final = 512
+PMD_SHIFT: Final = 21
+PUD_SHIFT: Final = 30
+PGDIR_SHIFT: Final = 39
+PMD_SIZE: Final = 1 << PMD_SHIFT
 
 # Swap ptes: the entry above every flag bit (as x86-64 keeps the offset above
 # _PAGE_PROTNONE and _PAGE_SPECIAL), present clear, bit 1 set so a swap pte
 # is never zero (pte_none).
-_SWP_MARK = 1 << 1
-_SWP_SHIFT = 10
+_SWP_MARK: Final = 1 << 1
+_SWP_SHIFT: Final = 10
 
-PAGE_NONE = _PAGE_PROTNONE | _PAGE_ACCESSED
-PAGE_READONLY = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED
-PAGE_SHARED = PAGE_READONLY | _PAGE_RW
+PAGE_NONE: Final = _PAGE_PROTNONE | _PAGE_ACCESSED
+PAGE_READONLY: Final = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED
+PAGE_SHARED: Final = PAGE_READONLY | _PAGE_RW
 
 
 def pte_none(pte: int) -> bool:
@@ -144,8 +144,8 @@ def pmd_index(addr: int) -> int:
 
 # --- the pte pages of an mm -------------------------------------------------------------------
 
-PTE_INDEX_MASK = PTRS_PER_PTE - 1
-PTE_PAGE_SHIFT = PMD_SHIFT - PAGE_SHIFT  # vpn >> this: the pmd a pte lives under
+PTE_INDEX_MASK: Final = PTRS_PER_PTE - 1
+PTE_PAGE_SHIFT: Final = PMD_SHIFT - PAGE_SHIFT  # vpn >> this: the pmd a pte lives under
 
 
 class PageTables(MutableMapping[int, int]):

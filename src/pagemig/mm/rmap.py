@@ -9,7 +9,7 @@ A file page is reached through its mapping's ``i_mmap`` list of VMAs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from .bug import BUG_ON, VM_BUG_ON
 from .ksm import rmap_walk_ksm, try_to_unmap_ksm
@@ -72,28 +72,28 @@ if TYPE_CHECKING:
     from .mmap import MmStruct
     from .sched import SchedulerHost
 
-NR_ANON_PAGES = ZoneStatItem.NR_ANON_PAGES
-_LOCKED = 1 << PG_locked
-_SWAPCACHE = 1 << PG_swapcache
-_PTE_PRESENT_MASK = _PAGE_PRESENT | _PAGE_PROTNONE
-NR_FILE_MAPPED = ZoneStatItem.NR_FILE_MAPPED
+NR_ANON_PAGES: Final = ZoneStatItem.NR_ANON_PAGES
+_LOCKED: Final = 1 << PG_locked
+_SWAPCACHE: Final = 1 << PG_swapcache
+_PTE_PRESENT_MASK: Final = _PAGE_PRESENT | _PAGE_PROTNONE
+NR_FILE_MAPPED: Final = ZoneStatItem.NR_FILE_MAPPED
 
 # enum ttu_flags
-TTU_UNMAP = 0
-TTU_MIGRATION = 1
-TTU_MUNLOCK = 2
-TTU_ACTION_MASK = 0xFF
-TTU_IGNORE_MLOCK = 1 << 8
-TTU_IGNORE_ACCESS = 1 << 9
-TTU_IGNORE_HWPOISON = 1 << 10
+TTU_UNMAP: Final = 0
+TTU_MIGRATION: Final = 1
+TTU_MUNLOCK: Final = 2
+TTU_ACTION_MASK: Final = 0xFF
+TTU_IGNORE_MLOCK: Final = 1 << 8
+TTU_IGNORE_ACCESS: Final = 1 << 9
+TTU_IGNORE_HWPOISON: Final = 1 << 10
 
 # try_to_unmap / rmap_one results
-SWAP_SUCCESS = 0
-SWAP_AGAIN = 1
-SWAP_FAIL = 2
-SWAP_MLOCK = 3
+SWAP_SUCCESS: Final = 0
+SWAP_AGAIN: Final = 1
+SWAP_FAIL: Final = 2
+SWAP_MLOCK: Final = 3
 
-EFAULT_ADDRESS = -14  # vma_address()'s "-EFAULT": the page is not inside this VMA
+EFAULT_ADDRESS: Final = -14  # vma_address()'s "-EFAULT": the page is not inside this VMA
 
 
 class AnonVma(PageMapping):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .bug import KernelBug
 
@@ -41,7 +41,8 @@ def schedule_point(host: SchedulerHost, reason: str) -> None:
         host.scheduler.schedule_point(reason)
 
 
-cond_resched = schedule_point
+def cond_resched(host: SchedulerHost, reason: str) -> None:
+    schedule_point(host, reason)
 
 
 def wait_until(host: SchedulerHost, condition: Callable[[], bool], reason: str) -> None:
@@ -56,10 +57,10 @@ def wait_until(host: SchedulerHost, condition: Callable[[], bool], reason: str) 
 
 # --- tasks (include/linux/sched.h, kernel/pid.c) -------------------------------------------
 
-PF_EXITING = 0x00000004
-PF_KTHREAD = 0x00200000
-PF_SWAPWRITE = 0x00800000
-PID_MAX_DEFAULT = 0x8000
+PF_EXITING: Final = 0x00000004
+PF_KTHREAD: Final = 0x00200000
+PF_SWAPWRITE: Final = 0x00800000
+PID_MAX_DEFAULT: Final = 0x8000
 
 
 class TaskStruct:

@@ -51,5 +51,9 @@ def spin_unlock(lock: SpinLock) -> None:
 
 
 # The irq-disabling variants behave the same in a model without interrupts.
-spin_lock_irq = spin_lock
-spin_unlock_irq = spin_unlock
+def spin_lock_irq(lock: SpinLock) -> None:
+    spin_lock(lock)
+
+
+def spin_unlock_irq(lock: SpinLock) -> None:
+    spin_unlock(lock)

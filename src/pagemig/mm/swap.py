@@ -7,7 +7,7 @@ isolated until the pagevec is drained: a real source of -EBUSY in migration.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON
 from .list import list_add, list_move_tail
@@ -39,12 +39,12 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .mmzone import Zone
 
-PAGEVEC_SIZE = 14
+PAGEVEC_SIZE: Final = 14
 
-_LRU = 1 << PG_lru
-_ACTIVE = 1 << PG_active
-_UNEVICTABLE = 1 << PG_unevictable
-_COMPOUND = 1 << PG_head | 1 << PG_tail
+_LRU: Final = 1 << PG_lru
+_ACTIVE: Final = 1 << PG_active
+_UNEVICTABLE: Final = 1 << PG_unevictable
+_COMPOUND: Final = 1 << PG_head | 1 << PG_tail
 
 
 def _page_cache_release(page: Page) -> None:

@@ -7,7 +7,7 @@ reference for the cache and counts in NR_FILE_PAGES.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON
 from .filemap import AddressSpace, AddressSpaceOperations
@@ -70,9 +70,9 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .mmap import MmStruct, VmAreaStruct
 
-NR_FILE_PAGES = ZoneStatItem.NR_FILE_PAGES
-PSWPIN = VM_EVENT_NAMES.index("pswpin")
-PSWPOUT = VM_EVENT_NAMES.index("pswpout")
+NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
+PSWPIN: Final = VM_EVENT_NAMES.index("pswpin")
+PSWPOUT: Final = VM_EVENT_NAMES.index("pswpout")
 
 
 def _add_to_swap_cache(page: Page, entry: int) -> int:
@@ -291,7 +291,7 @@ def _swap_migratepage(mapping: AddressSpace, newpage: Page, page: Page) -> int:
     return migrate_page(mapping, newpage, page)
 
 
-SWAP_AOPS = AddressSpaceOperations("swap_aops", writepage=swap_writepage,
+SWAP_AOPS: Final = AddressSpaceOperations("swap_aops", writepage=swap_writepage,
                                    set_page_dirty=_swap_set_page_dirty,
                                    migratepage=_swap_migratepage)
 

@@ -8,7 +8,7 @@ slot live in the device until the slot is freed.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -19,9 +19,9 @@ from .swapops import MAX_SWAPFILES, swp_entry, swp_offset, swp_type
 if TYPE_CHECKING:
     from ..machine import Machine
 
-SWAP_HAS_CACHE = 0x40
-SWAP_MAP_MAX = 0x3E
-SWAP_MAP_BAD = 0x3F
+SWAP_HAS_CACHE: Final = 0x40
+SWAP_MAP_MAX: Final = 0x3E
+SWAP_MAP_BAD: Final = 0x3F
 
 
 class SwapInfo:

@@ -7,17 +7,19 @@ type; their offset is the pfn of the page under migration.
 
 from __future__ import annotations
 
-MAX_SWAPFILES_SHIFT = 5
-SWP_MIGRATION_NUM = 2
-SWP_HWPOISON_NUM = 1
-MAX_SWAPFILES = (1 << MAX_SWAPFILES_SHIFT) - SWP_MIGRATION_NUM - SWP_HWPOISON_NUM  # 29
-SWP_HWPOISON = MAX_SWAPFILES  # 29
-SWP_MIGRATION_READ = MAX_SWAPFILES + SWP_HWPOISON_NUM  # 30
-SWP_MIGRATION_WRITE = SWP_MIGRATION_READ + 1  # 31
+from typing import Final
+
+MAX_SWAPFILES_SHIFT: Final = 5
+SWP_MIGRATION_NUM: Final = 2
+SWP_HWPOISON_NUM: Final = 1
+MAX_SWAPFILES: Final = (1 << MAX_SWAPFILES_SHIFT) - SWP_MIGRATION_NUM - SWP_HWPOISON_NUM  # 29
+SWP_HWPOISON: Final = MAX_SWAPFILES  # 29
+SWP_MIGRATION_READ: Final = MAX_SWAPFILES + SWP_HWPOISON_NUM  # 30
+SWP_MIGRATION_WRITE: Final = SWP_MIGRATION_READ + 1  # 31
 
 # Offsets get the bits below the type; 58 bits is ample for any pfn we model.
-SWP_TYPE_SHIFT = 58
-SWP_OFFSET_MASK = (1 << SWP_TYPE_SHIFT) - 1
+SWP_TYPE_SHIFT: Final = 58
+SWP_OFFSET_MASK: Final = (1 << SWP_TYPE_SHIFT) - 1
 
 
 def swp_entry(type_: int, offset: int) -> int:

@@ -12,6 +12,7 @@ MMU would change nothing, and any other pte (or none) takes the full path.
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from .fault import UserFault, user_access
 from .highmem import kmap, page_bytes
@@ -20,9 +21,9 @@ from .mmap import MmStruct
 from .page import PAGE_SHIFT, PAGE_SIZE
 from .pgtable import _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL
 
-_SIZES = (1, 2, 4, 8)
-_TLB_ENTRIES = 64
-_DIRTY_RW = _PAGE_DIRTY | _PAGE_RW
+_SIZES: Final = (1, 2, 4, 8)
+_TLB_ENTRIES: Final = 64
+_DIRTY_RW: Final = _PAGE_DIRTY | _PAGE_RW
 
 
 def _chunks(addr: int, length: int) -> list[tuple[int, int, int]]:

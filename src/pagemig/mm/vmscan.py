@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from typing import Final
 
 from .bug import VM_BUG_ON
 from .filemap import page_mapping
@@ -23,11 +24,11 @@ from .spinlock import spin_lock_irq, spin_unlock_irq
 from .swap import add_page_to_unevictable_list, lru_cache_add_lru, put_page
 from .vmstat import UNEVICTABLE_PGCULLED, UNEVICTABLE_PGRESCUED
 
-_LRU = 1 << PG_lru
-_ACTIVE = 1 << PG_active
-_UNEVICTABLE = 1 << PG_unevictable
-_MLOCKED = 1 << PG_mlocked
-_SWAPBACKED = 1 << PG_swapbacked
+_LRU: Final = 1 << PG_lru
+_ACTIVE: Final = 1 << PG_active
+_UNEVICTABLE: Final = 1 << PG_unevictable
+_MLOCKED: Final = 1 << PG_mlocked
+_SWAPBACKED: Final = 1 << PG_swapbacked
 
 
 def page_evictable(page: Page, vma: object = None) -> bool:

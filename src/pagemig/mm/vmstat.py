@@ -10,7 +10,7 @@ rendered in 2.6.35's layout; the migration events of later kernels
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .mmzone import NR_VM_ZONE_STAT_ITEMS, ZONE_NAMES, ZoneStatItem
 from .page import Page
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .mmzone import PglistData, Zone
 
-_ZONE_SUFFIXES = tuple(name.lower() for name in ZONE_NAMES)
+_ZONE_SUFFIXES: Final = tuple(name.lower() for name in ZONE_NAMES)
 
 
 def _per_zone(stem: str) -> list[str]:
@@ -48,17 +48,17 @@ VM_EVENT_NAMES: tuple[str, ...] = (
 )
 
 VmEvent = IntEnum("VmEvent", [(name.upper(), i) for i, name in enumerate(VM_EVENT_NAMES)])  # type: ignore[misc]
-NR_VM_EVENT_ITEMS = len(VM_EVENT_NAMES)
+NR_VM_EVENT_ITEMS: Final = len(VM_EVENT_NAMES)
 # Index of the first per-zone entry of each family, for PGALLOC + zone_idx.
-PGALLOC = VM_EVENT_NAMES.index("pgalloc_dma")
-PGFREE = VM_EVENT_NAMES.index("pgfree")
-PGFAULT = VM_EVENT_NAMES.index("pgfault")
-PGMAJFAULT = VM_EVENT_NAMES.index("pgmajfault")
-PGMIGRATE_SUCCESS = VM_EVENT_NAMES.index("pgmigrate_success")
-PGMIGRATE_FAIL = VM_EVENT_NAMES.index("pgmigrate_fail")
-UNEVICTABLE_PGCULLED = VM_EVENT_NAMES.index("unevictable_pgs_culled")
-UNEVICTABLE_PGRESCUED = VM_EVENT_NAMES.index("unevictable_pgs_rescued")
-UNEVICTABLE_PGMLOCKFREED = VM_EVENT_NAMES.index("unevictable_pgs_mlockfreed")
+PGALLOC: Final = VM_EVENT_NAMES.index("pgalloc_dma")
+PGFREE: Final = VM_EVENT_NAMES.index("pgfree")
+PGFAULT: Final = VM_EVENT_NAMES.index("pgfault")
+PGMAJFAULT: Final = VM_EVENT_NAMES.index("pgmajfault")
+PGMIGRATE_SUCCESS: Final = VM_EVENT_NAMES.index("pgmigrate_success")
+PGMIGRATE_FAIL: Final = VM_EVENT_NAMES.index("pgmigrate_fail")
+UNEVICTABLE_PGCULLED: Final = VM_EVENT_NAMES.index("unevictable_pgs_culled")
+UNEVICTABLE_PGRESCUED: Final = VM_EVENT_NAMES.index("unevictable_pgs_rescued")
+UNEVICTABLE_PGMLOCKFREED: Final = VM_EVENT_NAMES.index("unevictable_pgs_mlockfreed")
 
 # vmstat_text[] for the zone items (the names differ from the enum's).
 ZONE_STAT_NAMES: tuple[str, ...] = (
@@ -93,8 +93,12 @@ def _dec_zone_page_state(page: Page, item: int) -> None:
 
 
 # Interrupt-safe variants: identical without interrupts to race against.
-inc_zone_page_state = _inc_zone_page_state
-dec_zone_page_state = _dec_zone_page_state
+def inc_zone_page_state(page: Page, item: int) -> None:
+    _inc_zone_page_state(page, item)
+
+
+def dec_zone_page_state(page: Page, item: int) -> None:
+    _dec_zone_page_state(page, item)
 
 
 def _inc_zone_state(zone: Zone, item: int) -> None:
