@@ -271,7 +271,13 @@ def check_hugetlb(ctx: CheckContext) -> None:
     """The huge page pool: compound structure, free lists and counters
     recounted; each huge pmd holds a reference (no mapcount in 2.6.35);
     outstanding reservations recounted from the region and reservation maps."""
-    from .hugetlb import PAGES_PER_HUGE_PAGE, free_huge_page, vma_resv_map
+    from .hugetlb import (
+        HPAGE_RESV_OWNER,
+        HUGETLB_PAGE_ORDER,
+        PAGES_PER_HUGE_PAGE,
+        free_huge_page,
+        vma_resv_map,
+    )
     from .page import PG_head
     from .page_alloc import get_compound_page_dtor
 
@@ -302,8 +308,8 @@ def check_hugetlb(ctx: CheckContext) -> None:
             ctx.ledger.add(machine.pfn_to_page(pte_pfn(pte)), f"huge pmd pid {pid} {pmd << PMD_SHIFT:#x}")
         for vma in mm.mmap:
             resv = vma_resv_map(vma)
-            if resv is not None and resv.flags & 1:  # HPAGE_RESV_OWNER
-                first = vma.vm_pgoff >> 9
+            if resv is not None and resv.flags & HPAGE_RESV_OWNER:
+                first = vma.vm_pgoff >> HUGETLB_PAGE_ORDER
                 last = first + ((vma.vm_end - vma.vm_start) >> PMD_SHIFT)
                 reserved += sum(1 for idx in range(first, last) if idx not in resv.regions)
     if reserved != h.resv_huge_pages:
