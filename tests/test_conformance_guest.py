@@ -349,3 +349,34 @@ def test_host_kernel_gives_the_recorded_answers() -> None:
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="qemu-system-x86 is not installed")
 def test_linux_6_1_gives_the_recorded_answers() -> None:
     assert _reproduces(run_backend("qemu", SUITE)) == []
+
+
+def test_a_boot_that_times_out_is_tried_once_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An emulator hang (timeout) boots again once; a second hang, or any other
+    failure, is reported."""
+    from pagemig.conformance import qemu
+    from pagemig.conformance.topology import Topology
+
+    calls: list[str] = []
+    outcomes: list[Exception | None] = [qemu.GuestTimeout("hang 1"), None]
+
+    def fake_boot_once(boot: qemu.Boot, kernel: object, runner: Path,
+                       timeout: float | None = None) -> qemu.Boot:
+        calls.append("boot")
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        return boot
+
+    monkeypatch.setattr(qemu, "boot_once", fake_boot_once)
+    boot = qemu.Boot(Topology((64 << 20,), (1,)), [])
+    warnings: list[str] = []
+    assert qemu.boot_retrying(boot, object(), Path("r"), warn=warnings.append) is boot  # type: ignore[arg-type]
+    assert calls == ["boot", "boot"] and "hang 1; booting again" in warnings[0]
+    outcomes[:] = [qemu.GuestTimeout("hang 1"), qemu.GuestTimeout("hang 2")]
+    with pytest.raises(qemu.GuestTimeout, match="hang 2"):
+        qemu.boot_retrying(boot, object(), Path("r"), warn=warnings.append)  # type: ignore[arg-type]
+    outcomes[:] = [ConformanceError("qemu exited with status 1")]
+    with pytest.raises(ConformanceError, match="status 1"):
+        qemu.boot_retrying(boot, object(), Path("r"), warn=warnings.append)  # type: ignore[arg-type]
+    assert len(calls) == 5

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,10 +83,19 @@ def _require_qemu() -> None:
         raise ConformanceError(f"{QEMU} is missing: apt-get install qemu-system-x86 busybox-static")
 
 
-def _incomplete(boot: Boot, why: str) -> ConformanceError:
+class GuestTimeout(ConformanceError):
+    """The guest never finished in time: an emulator hang, not a kernel answer."""
+
+
+# A boot that times out is tried once more (TCG guests have been seen to hang
+# at boot, printing nothing, once in many runs; the next boot ran in 30 s).
+BOOT_ATTEMPTS = 2
+
+
+def _incomplete(boot: Boot, why: str, timed_out: bool) -> ConformanceError:
     tail = console_tail(boot.console) or "(the console is empty: the kernel printed nothing)"
-    return ConformanceError(f"the guest did not finish ({why}) after {boot.seconds:.1f} s; "
-                            f"console tail:\n{tail}")
+    cls = GuestTimeout if timed_out else ConformanceError
+    return cls(f"the guest did not finish ({why}) after {boot.seconds:.1f} s; console tail:\n{tail}")
 
 
 def boot_once(boot: Boot, kernel: Kernel, runner: Path, timeout: float | None = None) -> Boot:
@@ -97,12 +107,13 @@ def boot_once(boot: Boot, kernel: Kernel, runner: Path, timeout: float | None = 
         console, results = work / "console.log", work / "results.log"
         argv = qemu_args(boot.topology, kernel.vmlinuz, initrd, console, results)
         start = time.monotonic()
+        timed_out = False
         try:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   timeout=limit, check=False)
             why = f"qemu exited with status {proc.returncode}: {proc.stderr.strip()}"
         except subprocess.TimeoutExpired:
-            why = f"timeout of {limit:.0f} s"
+            why, timed_out = f"timeout of {limit:.0f} s", True
         boot.seconds = time.monotonic() - start
         boot.console = console.read_text(errors="replace") if console.exists() else ""
         text = results.read_text(errors="replace") if results.exists() else ""
@@ -110,9 +121,26 @@ def boot_once(boot: Boot, kernel: Kernel, runner: Path, timeout: float | None = 
     boot.output = parse_run(text)
     boot.guest_seconds = guest_seconds(text)
     if not boot.output.done:
-        raise _incomplete(boot, why)
+        raise _incomplete(boot, why, timed_out)
     check_env(boot.output.env, boot.topology)
     return boot
+
+
+def boot_retrying(boot: Boot, kernel: Kernel, runner: Path, timeout: float | None = None,
+                  warn: Callable[[str], None] | None = None) -> Boot:
+    """boot_once, booting again when the guest timed out (BOOT_ATTEMPTS in all)."""
+    for attempt in range(1, BOOT_ATTEMPTS + 1):
+        try:
+            return boot_once(boot, kernel, runner, timeout)
+        except GuestTimeout as err:
+            if attempt == BOOT_ATTEMPTS:
+                raise
+            (warn or _stderr)(f"pagemig: {boot.topology}: {str(err).splitlines()[0]}; booting again")
+    raise AssertionError("unreachable")
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def group_by_topology(paths: Sequence[Path]) -> dict[Topology, list[Path]]:
@@ -131,7 +159,7 @@ def run_qemu(paths: Sequence[Path], *, timeout: float | None = None,
     kernel = fetch_kernel(kernel_package)
     boots = []
     for topo, group in group_by_topology(paths).items():
-        boots.append(boot_once(Boot(topo, group), kernel, runner, timeout))
+        boots.append(boot_retrying(Boot(topo, group), kernel, runner, timeout))
     return boots
 
 
