@@ -263,3 +263,72 @@ def test_attaching_to_a_cpuset_moves_pages_when_memory_migrate_is_on(profile: st
         q: check b:*
         check
     """, profile)
+
+
+def test_mbind_over_a_leading_hole_moves_nothing_in_61() -> None:
+    """2.6.35's check_range misses a hole at the head of the range, collects
+    the pages and migrates them although mbind_range fails (by the task's
+    policy: the new one was never applied); 6.1's walk fails first."""
+    text = """
+        spawn p uid=1000
+        p: map a anon 4
+        p: write a:1-3
+        p: munmap a:0
+        p: set_mempolicy bind 1
+        p: mbind a:0-3 bind 1 MOVE => errno=EFAULT
+        p: where a:1-3 => node={node}
+        p: check a:1-3
+    """
+    run61(text.format(node=0))
+    run61(text.format(node=1), "2.6.35")
+
+
+@pytest.mark.parametrize(("profile", "ret"), [("6.1", -5), ("2.6.35", 0)])
+def test_mbind_strict_reports_a_page_it_could_not_queue_in_61(profile: str, ret: int) -> None:
+    """One file page mapped twice in the range: the second pte finds it
+    already isolated. 6.1 returns -EIO (MPOL_MF_STRICT) and still moves it;
+    2.6.35 skips it silently."""
+    from pagemig import MPOL_BIND, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, PAGE_SIZE
+
+    m = Machine(nodes=2, profile=profile)
+    f = m.create_file("/tmp/f", size=PAGE_SIZE, fs="tmpfs")
+    p = m.spawn(uid=0)
+    a = p.mmap(PAGE_SIZE, file=f, shared=True)
+    b = p.mmap(PAGE_SIZE, file=f, shared=True)
+    assert b + PAGE_SIZE == a, "adjacent mappings, one range"
+    p.touch(a)
+    p.touch(b)
+    try:
+        p.mbind(b, 2 * PAGE_SIZE, MPOL_BIND, [1], MPOL_MF_MOVE_ALL | MPOL_MF_STRICT)
+        rc = 0
+    except OSError as err:
+        rc = -(err.errno or 0)
+    assert rc == ret
+    assert p.node_of(a) == p.node_of(b) == 1
+    m.check()
+
+
+def test_mbind_of_61_queues_only_up_to_the_first_unmovable_pmd() -> None:
+    """queue_pages_pte_range runs per pmd; once one reports an unqueued page,
+    walk_page_range stops: later pmds of the range are not migrated."""
+    from pagemig import MPOL_BIND, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT, PAGE_SIZE
+    from pagemig.mm.hugetlb import HPAGE_SIZE
+
+    m = Machine(nodes=2, node_memory="64MiB", profile="6.1")
+    f = m.create_file("/tmp/f", size=PAGE_SIZE, fs="tmpfs")
+    p = m.spawn(uid=0)
+    # Three pmds: [b (file), a (file)] end the first, then anon pages follow.
+    base = 0x40000000
+    tail = p.mmap(2 * HPAGE_SIZE, addr=base + HPAGE_SIZE, fixed=True)
+    a = p.mmap(PAGE_SIZE, file=f, shared=True, addr=base + HPAGE_SIZE - PAGE_SIZE, fixed=True)
+    b = p.mmap(PAGE_SIZE, file=f, shared=True, addr=a - PAGE_SIZE, fixed=True)
+    p.touch(a)
+    p.touch(b)
+    p.write(tail, b"x")
+    p.write(tail + HPAGE_SIZE, b"y")
+    with pytest.raises(OSError) as err:
+        p.mbind(b, tail + 2 * HPAGE_SIZE - b, MPOL_BIND, [1], MPOL_MF_MOVE_ALL | MPOL_MF_STRICT)
+    assert err.value.errno == 5
+    assert p.node_of(a) == 1, "queued before the walk stopped"
+    assert p.node_of(tail) == 0 and p.node_of(tail + HPAGE_SIZE) == 0, "never queued"
+    m.check()

@@ -8,10 +8,13 @@ queued; a run that fails leaves its statuses unwritten and the call returns
 the number of pages not migrated; permission is ptrace_may_access.
 migrate_pages(2) intersects the new nodes with the caller's cpuset and skips
 source nodes that are also targets when the masks differ in weight.
+mbind(2) queues pages with walk_page_range (a hole at the head of the range
+is -EFAULT before anything is queued), migrates only when the policy was
+applied, and under MPOL_MF_STRICT reports pages it could not queue (-EIO).
 
 The migration itself (migrate_pages, unmap_and_move and below) is the
 model's 2.6.35 code with the switches of ``pagemig.profiles``; 6.1's THP and
-hugetlb paths are not modelled (the model has no huge pages).
+hugetlb paths are not modelled (mapping a hugetlb page raises NotModelled).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import errno
 from typing import Final
 
-from . import mempolicy
+from . import mempolicy, syscalls
 from .cpuset import cpuset_mems_allowed
 from .cred import CAP_SYS_NICE, CAP_SYS_PTRACE, SUID_DUMP_USER, capable
 from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE
@@ -30,14 +33,14 @@ from .migrate import migrate_pages
 from .mm_inline import page_is_file_cache
 from .mmap import VM_EXEC, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, MmStruct, VmAreaStruct, find_vma, mmput
 from .mmzone import MAX_NUMNODES, NodeState, ZoneStatItem
-from .page import Page, page_mapcount, page_to_nid
+from .page import PAGE_SIZE, Page, page_mapcount, page_to_nid
 from .page_alloc import alloc_pages_exact_node
 from .pgtable import pte_none, pte_present
 from .rwsem import down_read, up_read
 from .sched import TaskStruct, get_task_mm
 from .security import security_task_movememory
 from .swap import lru_cache_disable, lru_cache_enable, put_page
-from .syscalls import CompatMoveArrays, UserMoveArrays, sys_mbind, user_long_reader
+from .syscalls import CompatMoveArrays, UserMoveArrays, user_long_reader
 from .vmscan import isolate_lru_page
 
 __all__ = ["sys_mbind", "sys_migrate_pages", "sys_move_pages"]
@@ -392,3 +395,165 @@ def sys_migrate_pages(current: TaskStruct, pid: int, maxnode: int, old_nodes: in
                                 else MPOL_MF_MOVE)
     finally:
         mmput(mm)
+
+
+# --- mm/mempolicy.c: mbind(2) ---------------------------------------------------------------------
+
+MPOL_MF_VALID: Final = mempolicy.MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL
+_UNMOVABLE: Final = 1  # queue_pages_range: some misplaced pages could not be queued
+
+
+def sys_mbind(current: TaskStruct, start: int, length: int, mode: int, nmask: int, maxnode: int,
+              flags: int) -> int:
+    """kernel_mbind: 2.6.35's argument checks, then 6.1's do_mbind."""
+    return syscalls.sys_mbind(current, start, length, mode, nmask, maxnode, flags, do_mbind)
+
+
+def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: int,
+             nmask: frozenset[int], flags: int) -> int:
+    """6.1's mbind body. Unlike 2.6.35 it migrates only when the policy was
+    applied (mbind_range succeeded), finds a hole at the head of the range
+    before queueing anything, and with MPOL_MF_STRICT also fails with -EIO
+    when misplaced pages could not be queued (the others still move)."""
+    from .mempolicy import MPOL_DEFAULT, MPOL_MF_DISCONTIG_OK, MPOL_MF_INVERT, MPOL_MF_STRICT
+    from .migrate import putback_lru_pages
+    from .rwsem import down_write, up_write
+
+    mm = task.mm
+    assert mm is not None
+    if flags & ~MPOL_MF_VALID:
+        return -errno.EINVAL
+    if flags & MPOL_MF_MOVE_ALL and not capable(task, CAP_SYS_NICE):
+        return -errno.EPERM
+    if start & (PAGE_SIZE - 1):
+        return -errno.EINVAL
+    if mode == MPOL_DEFAULT:
+        flags &= ~MPOL_MF_STRICT
+    ulong = (1 << 64) - 1
+    end = (start + (((length + PAGE_SIZE - 1) & ulong) & ~(PAGE_SIZE - 1))) & ulong
+    if end < start:
+        return -errno.EINVAL
+    if end == start:
+        return 0
+    rc, new = mempolicy.mpol_new(mode, mode_flags, nmask)
+    if rc:
+        return rc
+    # With the default policy, discontiguous address ranges are fine.
+    if new is None:
+        flags |= MPOL_MF_DISCONTIG_OK
+    moving = flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL)
+    if moving:
+        lru_cache_disable(mm.machine)
+    down_write(mm.mmap_sem)
+    try:
+        err = mempolicy.mpol_set_nodemask(task, new, nmask)
+        if err:
+            return err
+        pagelist = ListHead(mm.machine)
+        ret = queue_pages_range(mm, start, end, nmask, flags | MPOL_MF_INVERT, pagelist)
+        err = ret if ret < 0 else mempolicy.mbind_range(mm, start, end, new)
+        if err:
+            putback_lru_pages(pagelist)  # up_out: nothing migrates
+            return err
+        nr_failed = 0
+        if not list_empty(pagelist):
+            nr_failed = migrate_pages(pagelist, mempolicy.new_vma_page, find_vma(mm, start), 0)
+        if ret > 0 or (nr_failed and flags & MPOL_MF_STRICT):
+            return -errno.EIO
+        return 0
+    finally:
+        up_write(mm.mmap_sem)
+        if moving:
+            lru_cache_enable(mm.machine)
+
+
+def queue_pages_range(mm: MmStruct, start: int, end: int, nodes: frozenset[int], flags: int,
+                      pagelist: ListHead) -> int:
+    """walk_page_range with queue_pages_test_walk and queue_pages_pte_range:
+    0; 1 when, with a move flag and MPOL_MF_STRICT, misplaced pages could not
+    be queued (the walk stops after that pmd); -EIO when MPOL_MF_STRICT alone
+    meets a misplaced page; -EFAULT for a hole (unless MPOL_MF_DISCONTIG_OK),
+    including one at the head of the range or a range entirely in a hole."""
+    from .mempolicy import MPOL_MF_DISCONTIG_OK, MPOL_MF_STRICT
+
+    first: VmAreaStruct | None = None
+    vma = find_vma(mm, start)
+    while vma is not None and vma.vm_start < end:
+        # queue_pages_test_walk
+        if first is None:
+            first = vma
+            if not flags & MPOL_MF_DISCONTIG_OK and start < vma.vm_start:
+                return -errno.EFAULT  # hole at head side of range
+        nxt = find_vma(mm, vma.vm_end)
+        if not flags & MPOL_MF_DISCONTIG_OK and vma.vm_end < end and (
+                nxt is None or vma.vm_end < nxt.vm_start):
+            return -errno.EFAULT  # hole at middle or tail of range
+        if (vma_migratable(vma) or flags & MPOL_MF_STRICT) and flags & MPOL_MF_VALID:
+            ret = _queue_pages_vma(vma, max(start, vma.vm_start), min(end, vma.vm_end), nodes,
+                                   flags, pagelist)
+            if ret:
+                return ret
+        vma = nxt
+    return 0 if first is not None else -errno.EFAULT  # whole range in hole
+
+
+def _queue_pages_vma(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int], flags: int,
+                     pagelist: ListHead) -> int:
+    """walk_pmd_range: queue_pages_pte_range once per pmd, stopping at the
+    first that returns non-zero."""
+    from .pgtable import PMD_SIZE
+
+    while addr < end:
+        next_pmd = min((addr & ~(PMD_SIZE - 1)) + PMD_SIZE, end)
+        ret = queue_pages_pte_range(vma, addr, next_pmd, nodes, flags, pagelist)
+        if ret:
+            return ret
+        addr = next_pmd
+    return 0
+
+
+def queue_pages_pte_range(vma: VmAreaStruct, addr: int, end: int, nodes: frozenset[int],
+                          flags: int, pagelist: ListHead) -> int:
+    """Queue the misplaced pages of one pmd's ptes: 1 if some could not be
+    (an unmovable VMA under STRICT, or an isolation failure under STRICT),
+    -EIO if STRICT without a move flag met one, else 0."""
+    from .memory import vm_normal_page
+    from .mempolicy import MPOL_MF_INVERT
+    from .page import PageReserved
+
+    mm = vma.vm_mm
+    has_unmovable = False
+    while addr < end:
+        pte = pte_read(mm, addr)
+        if pte_present(pte):
+            page = vm_normal_page(vma, addr, pte)
+            # vm_normal_page filters the zero page; reserved pages (vDSO) are skipped too.
+            if page is not None and not PageReserved(page) \
+                    and (page_to_nid(page) in nodes) != bool(flags & MPOL_MF_INVERT):
+                if not flags & (MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
+                    break
+                # MPOL_MF_STRICT must be specified if we get here.
+                if not vma_migratable(vma):
+                    has_unmovable = True
+                    break
+                # Do not abort at once: other LRU pages of the range still migrate.
+                if migrate_page_add(page, pagelist, flags):
+                    has_unmovable = True
+        addr += PAGE_SIZE
+    if has_unmovable:
+        return _UNMOVABLE
+    return -errno.EIO if addr != end else 0
+
+
+def migrate_page_add(page: Page, pagelist: ListHead, flags: int) -> int:
+    """6.1: a shared page is still skipped under plain MOVE, but a page that
+    cannot be isolated is -EIO with MPOL_MF_STRICT."""
+    from .mempolicy import MPOL_MF_STRICT
+
+    if flags & MPOL_MF_MOVE_ALL or page_mapcount(page) == 1:  # avoid pages shared with others
+        if isolate_lru_page(page) == 0:
+            list_add_tail(page, pagelist)
+            page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
+        elif flags & MPOL_MF_STRICT:
+            return -errno.EIO
+    return 0

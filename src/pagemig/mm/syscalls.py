@@ -9,6 +9,7 @@ kernel gives it. The bodies are the kernel's (migrate.c, mempolicy.c).
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 
 from .cpuset import cpuset_mems_allowed
 from .cred import CAP_SYS_NICE, capable, may_move_memory_of
@@ -153,8 +154,12 @@ def sys_migrate_pages(current: TaskStruct, pid: int, maxnode: int, old_nodes: in
         mmput(mm)
 
 
+DoMbind = Callable[["TaskStruct", int, int, int, int, frozenset[int], int], int]
+
+
 def sys_mbind(current: TaskStruct, start: int, length: int, mode: int, nmask: int, maxnode: int,
-              flags: int) -> int:
+              flags: int, do_mbind: DoMbind = do_mbind) -> int:
+    """mbind(2) with user pointers; ``do_mbind`` is the profile's body."""
     mode_flags = mode & MPOL_MODE_FLAGS
     mode &= ~MPOL_MODE_FLAGS
     if not 0 <= mode < MPOL_MAX:
