@@ -312,6 +312,16 @@ def test_annotate_replaces_expectations_and_keeps_comments() -> None:
     assert annotate(text, recs) == "spawn p\np: move self a:0 1 => ret=0 status=1 node=1  # why\n"
 
 
+
+def test_annotate_leaves_ret_out_where_the_comment_says_so() -> None:
+    text = "spawn p\np: migrate self 0 1  # no ret=: it varies by boot\n"
+    recs = [step_record(1, "spawn p", "spawn"),
+            step_record(2, "p: migrate self 0 1", "migrate", 3)]
+    assert annotate(text, recs) == text
+    assert annotate(text.replace("no ret=", "why"), recs) == text.replace(
+        "1  # no ret=", "1 => ret=3  # why")
+
+
 def test_suite_parses_in_the_scenario_language() -> None:
     from pagemig.scenario.syntax import parse_file
 

@@ -4,7 +4,9 @@ The expectation language is docs/scenarios.md's. Only what a step is about
 is written: ret (or errno) and status for move_pages and query, plus where
 the pages went after move, mbind and `where`; ret for migrate_pages and
 ksm_merge; data for `check`; signal for a faulting access; errno for any
-other step that failed.
+other step that failed. A line whose comment says `no ret=` keeps its
+`ret` out (a count the real kernel does not repeat between boots, see
+docs/conformance.md).
 """
 
 from __future__ import annotations
@@ -50,7 +52,10 @@ def nodes_expectation(nodes: Sequence[int | None]) -> str:
     return "nodes=" + ",".join("-" if n is None else str(n) for n in nodes)
 
 
-def expectation(rec: Record) -> str:
+NO_RET_MARK = "no ret="
+
+
+def expectation(rec: Record, with_ret: bool = True) -> str:
     """The expectation words of a step record ('' when there is nothing to say)."""
     op = rec["op"]
     words = []
@@ -58,7 +63,7 @@ def expectation(rec: Record) -> str:
         words.append(f"signal={rec['signal']}")
     if rec["errno"] is not None:
         words.append(f"errno={rec['errno']}")
-    elif op in WITH_RET and rec["ret"] is not None:
+    elif op in WITH_RET and rec["ret"] is not None and with_ret:
         words.append(f"ret={rec['ret']}")
     if op in ("move", "query") and rec["status"] is not None:
         words.append(f"status={status_list(rec['status'])}")
@@ -89,5 +94,6 @@ def annotate(text: str, records: Sequence[Record]) -> str:
     for i, line in enumerate(lines):
         rec = by_line.get(i + 1)
         if rec is not None:
-            lines[i] = annotate_line(line, expectation(rec))
+            with_ret = NO_RET_MARK not in line.partition("#")[2]
+            lines[i] = annotate_line(line, expectation(rec, with_ret))
     return "\n".join(lines) + "\n"

@@ -34,26 +34,44 @@ def check_expectations(expect: Mapping[str, str], record: Record) -> list[str]:
     return problems
 
 
-def _check(key: str, want: str, record: Record) -> str | None:
+def parse_expectation(key: str, value: str) -> Any:
+    """The value of ``key=value`` (ValueError when it is malformed): what
+    syntax.py validates before anything runs and _check compares."""
+    if key in ("ret", "node"):
+        return values.parse_int(value)
+    if key == "errno":
+        return "ok" if values.parse_errno_name(value) is None else value.lstrip("-")
+    if key == "status":
+        return values.parse_status_list(value)
+    if key == "nodes":
+        return values.parse_node_list(value)
+    if key in WORDS:
+        if value not in WORDS[key]:
+            raise ValueError(f"{key} must be {' or '.join(WORDS[key])}")
+        return value
+    raise AssertionError(f"unchecked expectation key {key!r}")  # syntax.py rejects others
+
+
+WORDS: dict[str, tuple[str, ...]] = {"data": ("ok", "bad"), "signal": ("SIGSEGV", "SIGBUS", "none")}
+
+
+def _check(key: str, want_text: str, record: Record) -> str | None:
+    want = parse_expectation(key, want_text)
     if key == "ret":
         got = record.get("ret")
-        return None if got == values.parse_int(want) else f"expected ret={want}, got ret={got}"
+        return None if got == want else f"expected ret={want_text}, got ret={got}"
     if key == "errno":
         got = record.get("errno") or "ok"
-        name = "ok" if values.parse_errno_name(want) is None else want.lstrip("-")
-        return None if got == name else f"expected errno={name}, got errno={got}"
+        return None if got == want else f"expected errno={want}, got errno={got}"
     if key == "status":
-        return _check_list(key, values.parse_status_list(want), record.get("status"))
+        return _check_list(key, want, record.get("status"))
     if key == "nodes":
-        return _check_list(key, values.parse_node_list(want), record.get("nodes"), "-")
+        return _check_list(key, want, record.get("nodes"), "-")
     if key == "node":
         nodes = record.get("nodes") or []
-        expected: list[values.StatusItem] = [values.parse_int(want)] * len(nodes)
-        return _check_list("nodes", expected, nodes, "-")
-    if key in ("data", "signal"):
-        have = record.get(key) or ("ok" if key == "data" else "none")
-        return None if have == want else f"expected {key}={want}, got {key}={have}"
-    raise AssertionError(f"unchecked expectation key {key!r}")  # syntax.py rejects others
+        return _check_list("nodes", [want] * len(nodes), nodes, "-")
+    have = record.get(key) or ("ok" if key == "data" else "none")  # data, signal
+    return None if have == want else f"expected {key}={want}, got {key}={have}"
 
 
 def _check_list(key: str, want: list[values.StatusItem], got: list[int | None] | None,

@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import values
-
 
 class ScenarioError(Exception):
     """A scenario file is wrong (or a step cannot run): ``FILE:LINE: what``."""
@@ -199,20 +197,9 @@ def _check_shape(step: Step) -> None:
 
 
 def _check_expect_value(step: Step, key: str, value: str) -> None:
+    from .expect import parse_expectation
+
     try:
-        if key == "ret":
-            values.parse_int(value)
-        elif key == "errno":
-            values.parse_errno_name(value)
-        elif key == "status":
-            values.parse_status_list(value)
-        elif key == "nodes":
-            values.parse_node_list(value)
-        elif key == "node":
-            values.parse_int(value)
-        elif key == "data" and value not in ("ok", "bad"):
-            raise ValueError("data must be 'ok' or 'bad'")
-        elif key == "signal" and value not in ("SIGSEGV", "SIGBUS", "none"):
-            raise ValueError("signal must be SIGSEGV, SIGBUS or none")
+        parse_expectation(key, value)
     except ValueError as err:
         raise step.error(f"bad expectation {key}={value}: {err}") from None
