@@ -48,3 +48,10 @@ def new_on(node: int) -> Callable[[Page, object, object], Page | None]:
 @pytest.fixture
 def m2() -> Machine:
     return Machine(nodes=2, node_memory="64MiB")
+
+
+@pytest.fixture(autouse=True)
+def _fixed_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich and typer wrap at COLUMNS: every test sees the same width,
+    whatever terminal runs the suite."""
+    monkeypatch.setenv("COLUMNS", "100")
