@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from pagemig import PAGE_SIZE, Machine
+from pagemig.mm.fault import UserFault
 from pagemig.mm.filemap import filemap_fdatawrite
 from pagemig.process import Process
 
-KINDS = ("anon", "shmem", "ext2", "vfat", "tmpfs", "ramfs", "xfsbuf")
+KINDS = ("anon", "shmem", "ext2", "vfat", "tmpfs", "ramfs", "xfsbuf", "hugetlb")
 PAGES = 4
 OK_STATUS = {-errno.EACCES, -errno.ENOENT, -errno.EBUSY, -errno.EAGAIN, -errno.EIO,
              -errno.EINVAL, -errno.ENOMEM, -errno.EFAULT}
@@ -36,7 +37,8 @@ class Region:
 class Migrations(RuleBasedStateMachine):
     @initialize(nodes=st.integers(2, 4), seed=st.integers(0, 2**16))
     def build(self, nodes: int, seed: int) -> None:
-        self.m = Machine(nodes=nodes, node_memory="8MiB", swap="4MiB", cpus=nodes, seed=seed)
+        self.m = Machine(nodes=nodes, node_memory="8MiB", swap="4MiB", cpus=nodes, seed=seed,
+                         hugepages=nodes)
         self.procs: list[tuple[Process, dict[int, Region]]] = []
         self.root = self.m.spawn(uid=0, cpu=0)
         self.counter = 0
@@ -56,11 +58,18 @@ class Migrations(RuleBasedStateMachine):
             addr, shared = p.mmap(PAGES * PAGE_SIZE), False
         elif kind == "shmem":
             addr, shared = p.mmap(PAGES * PAGE_SIZE, shared=True), True
+        elif kind == "hugetlb":  # private MAP_HUGETLB, faulted in at once (never migrated)
+            try:
+                addr, shared = p.mmap(PAGES * PAGE_SIZE, hugetlb=True, populate=True), False
+            except OSError as err:  # no huge page left to reserve
+                assert err.errno == errno.ENOMEM
+                return
         else:
             self.counter += 1
             f = self.m.create_file(f"/{kind}/{self.counter}", size=PAGES * PAGE_SIZE, fs=kind)
             addr, shared = p.mmap(PAGES * PAGE_SIZE, file=f, shared=True), True
         regions[addr] = Region(kind, addr, shared)
+        event(f"mapped {kind}")
 
     @precondition(lambda self: any(r for _, r in self.procs))
     @rule(data=st.data())
@@ -73,6 +82,9 @@ class Migrations(RuleBasedStateMachine):
         payload = data.draw(st.binary(min_size=8, max_size=8))
         try:
             p.write(region.addr + i * PAGE_SIZE, payload)
+        except UserFault as fault:  # a child's huge-page COW with the pool empty
+            assert region.kind == "hugetlb" and fault.signal == "SIGBUS"
+            return
         except OSError as err:  # a memory cgroup at its limit: the fault fails
             assert err.errno == errno.ENOMEM and self.m.memcg.enabled
             return
