@@ -485,7 +485,7 @@ def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"{name} must be a list, tuple or numpy array of ints")
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-    if all(type(v) is int for v in values) and (not values or (lo <= min(values) and max(values) <= hi)):
+    if set(map(type, values)) <= {int} and (not values or (lo <= min(values) and max(values) <= hi)):
         return list(values)  # plain ints in range: nothing to convert or report
     out = []
     for i, v in enumerate(values):
@@ -559,6 +559,8 @@ def _reasons(machine: Machine, addrs: list[int], pfns: list[int | None], status:
              marks: tuple[int, int]) -> tuple[str, ...]:
     """Why each entry ended as it did, from the migration account of this call."""
     account = machine.account
+    if len(account.attempts) == marks[1] and len(account.entries) == marks[0]:
+        return ("",) * len(addrs)  # nothing noted (the account is off): no reasons
     # The attempts of each pfn and the last reason noted for each address,
     # indexed once (each entry's lookups are then O(1), not a scan).
     tries_of: dict[int, list[Attempt]] = {}

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
 
-from mypy_extensions import mypyc_attr
-
 from .buffer import (
     bh_offset,
     buffers_of,
@@ -132,10 +130,13 @@ from .swapops import is_migration_entry, is_write_migration_entry, migration_ent
 from .vmscan import isolate_lru_page, putback_lru_page, try_to_release_page
 from .vmstat import PGMIGRATE_FAIL, PGMIGRATE_SUCCESS
 
+# UserMoveArrays: the user memory behind move_pages(2)'s pointer arguments
+# (64-bit or compat pointers); a class, so compiled calls to it are native.
 if TYPE_CHECKING:
     from ..machine import Machine
     from .rmap import AnonVma
     from .sched import TaskStruct
+    from .syscalls import UserMoveArrays
 
 NR_ISOLATED_ANON: Final = ZoneStatItem.NR_ISOLATED_ANON
 NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
@@ -693,17 +694,20 @@ class PageToNode:
         return f"<pm addr={self.addr:#x} node={self.node} status={self.status}>"
 
 
-# A subclass of list: mypyc compiles it as a regular Python class.
-@mypyc_attr(native_class=False)
-class PageToNodeArray(list[PageToNode]):
-    """The chunk array do_pages_move keeps in one page. ``first_match`` is
-    new_page_node's scan (L811): the first entry before the end marker whose
-    page is p; an index built once per migration call makes it O(1) without
-    changing which entry matches."""
+class PageToNodeArray:
+    """The chunk array do_pages_move keeps in one page: ``pm[i]`` is entry i.
+    ``first_match`` is new_page_node's scan (L811): the first entry before the
+    end marker whose page is p; an index built once per migration call makes
+    it O(1) without changing which entry matches."""
+
+    __slots__ = ("_index", "entries")
 
     def __init__(self, n: int) -> None:
-        super().__init__(PageToNode() for _ in range(n))
+        self.entries = [PageToNode() for _ in range(n)]
         self._index: dict[int, PageToNode] | None = None
+
+    def __getitem__(self, i: int) -> PageToNode:
+        return self.entries[i]
 
     def invalidate(self) -> None:
         self._index = None
@@ -812,17 +816,7 @@ def _isolate_one(machine: Machine, mm: MmStruct, pp: PageToNode, migrate_all: in
     return err
 
 
-class UserArrays(Protocol):
-    """The user memory behind move_pages(2)'s pointer arguments."""
-
-    def get_page_ptr(self, i: int) -> int | None: ...
-    def get_node(self, i: int) -> int | None: ...
-    def put_status(self, i: int, value: int) -> bool: ...
-    def copy_page_ptrs(self, start: int, n: int) -> list[int] | None: ...
-    def copy_statuses(self, start: int, values: list[int]) -> bool: ...
-
-
-def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArrays,
+def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserMoveArrays,
                   flags: int) -> int:
     """Migrate an array of page addresses onto an array of nodes and fill the
     array of status, chunk by chunk. L909."""
@@ -905,7 +899,7 @@ def do_pages_stat_array(mm: MmStruct, pages: list[int]) -> list[int]:
 DO_PAGES_STAT_CHUNK_NR: Final = 16
 
 
-def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserArrays) -> int:
+def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserMoveArrays) -> int:
     """do_pages_stat_array over the user arrays, 16 entries at a time. L1041."""
     start = 0
     while nr_pages:
@@ -921,7 +915,7 @@ def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserArrays) -> int:
     return -EFAULT if nr_pages else 0
 
 
-def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, user: UserArrays,
+def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, user: UserMoveArrays,
                    nodes_given: bool, flags: int) -> int:
     """move_pages(2): move (or, without nodes, locate) pages of a process. L1075."""
 
