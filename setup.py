@@ -59,6 +59,12 @@ def check_toolchain() -> None:
                  "install them (e.g. apt-get install python3-dev) or build without PAGEMIG_MYPYC")
 
 
+# Modules outside pagemig.mm compiled with it (pagemig.implementation.ALSO_COMPILED):
+# the Machine and its KernelProfile, whose attributes the kernel model reads on
+# every page. process.py stays Python: its methods take numpy integers too.
+COMPILED_OUTSIDE_MM = ["src/pagemig/machine.py", "src/pagemig/profiles.py"]
+
+
 def mm_modules() -> list[str]:
     mm = Path("src/pagemig/mm")
     return [str(path) for path in sorted(mm.glob("*.py")) if path.name not in INTERPRETED]
@@ -78,7 +84,7 @@ def main() -> None:
     except ImportError:
         sys.exit(f"PAGEMIG_MYPYC=1 needs mypyc ({MYPY_REQUIREMENT}) in the build environment")
     os.chdir(HERE)  # mypy reads pyproject.toml's [tool.mypy] from here
-    setup(ext_modules=mypycify(mm_modules(), opt_level="3"))
+    setup(ext_modules=mypycify(mm_modules() + COMPILED_OUTSIDE_MM, opt_level="3"))
 
 
 main()

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import os
 
-from pagemig.implementation import compiled_modules, describe, is_compiled, mm_modules
+from pagemig.implementation import (
+    also_compiled_modules,
+    compiled_modules,
+    describe,
+    is_compiled,
+    mm_modules,
+)
 
 
 def test_the_expected_implementation_is_loaded() -> None:
@@ -20,6 +26,9 @@ def test_the_expected_implementation_is_loaded() -> None:
         interpreted = sorted(name for name, path in modules.items() if not is_compiled(path))
         assert not interpreted, f"interpreted under the compiled build: {interpreted}"
         assert describe() == f"compiled (mypyc): {len(modules)} of {len(modules)} modules"
+        others = sorted(name for name, path in also_compiled_modules().items() if not is_compiled(path))
+        assert not others, f"interpreted under the compiled build: {others}"
     else:
         assert compiled_modules() == [], "compiled modules in the interpreted run"
         assert describe() == "interpreted"
+        assert not any(is_compiled(path) for path in also_compiled_modules().values())

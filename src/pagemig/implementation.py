@@ -3,7 +3,9 @@
 The modules of ``pagemig.mm`` are plain Python (the reference). The optional
 compiled build (setup.py with ``PAGEMIG_MYPYC=1``, docs/performance.md) puts a
 C extension compiled by mypyc from the same source beside each module, and
-Python imports the extension in its place.
+Python imports the extension in its place. It compiles ``pagemig.machine``
+and ``pagemig.profiles`` too (``ALSO_COMPILED``), whose objects the kernel
+model reads on every page.
 
 >>> describe() in ("interpreted", f"compiled (mypyc): {len(mm_modules())} of {len(mm_modules())} modules")
 True
@@ -16,6 +18,14 @@ import importlib.machinery
 import pkgutil
 
 import pagemig.mm
+
+# Modules outside pagemig.mm that the compiled build compiles (setup.py).
+ALSO_COMPILED = ("pagemig.machine", "pagemig.profiles")
+
+
+def also_compiled_modules() -> dict[str, str]:
+    """Each of ``ALSO_COMPILED`` (imported) and the file it was loaded from."""
+    return {name: str(importlib.import_module(name).__file__) for name in ALSO_COMPILED}
 
 
 def mm_modules() -> dict[str, str]:

@@ -13,6 +13,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Final
 
 import numpy as np
 
@@ -50,9 +51,9 @@ from .results import MovePagesResult
 from .units import format_size, parse_size
 
 # SPARSEMEM: struct pages live in per-section arrays created on first use.
-PFN_SECTION_SHIFT = 27 - PAGE_SHIFT  # SECTION_SIZE_BITS = 27 on x86-64
-PAGES_PER_SECTION = 1 << PFN_SECTION_SHIFT
-_SECTION_MASK = PAGES_PER_SECTION - 1
+PFN_SECTION_SHIFT: Final = 27 - PAGE_SHIFT  # SECTION_SIZE_BITS = 27 on x86-64
+PAGES_PER_SECTION: Final = 1 << PFN_SECTION_SHIFT
+_SECTION_MASK: Final = PAGES_PER_SECTION - 1
 
 
 class Machine:
@@ -69,9 +70,12 @@ class Machine:
     [1, 2]
     """
 
+    # nodes, and spawn's uid and cpu, are ``int | bool`` for the compiled build
+    # (setup.py): an ``int`` argument of a compiled function arrives as a plain
+    # int, so the bool these checks refuse would pass as 0 or 1.
     def __init__(
         self,
-        nodes: int = 1,
+        nodes: int | bool = 1,
         node_memory: int | str | Sequence[int | str] = "64MiB",
         *,
         cpus: int | Sequence[int] | None = None,
@@ -372,7 +376,7 @@ class Machine:
 
     # --- processes and files -----------------------------------------------------------------
 
-    def spawn(self, uid: int = 1000, cpu: int = 0, *, gid: int | None = None,
+    def spawn(self, uid: int | bool = 1000, cpu: int | bool = 0, *, gid: int | None = None,
               comm: str = "proc", compat: bool = False) -> Process:
         """A new process (fork + exec of a fresh program): its own empty address
         space, credentials of ``uid`` (uid 0 holds every capability).
@@ -514,7 +518,7 @@ class Machine:
 # --- argument validation ------------------------------------------------------------------
 
 
-def _validate_nr_nodes(nodes: int) -> int:
+def _validate_nr_nodes(nodes: int | bool) -> int:
     if isinstance(nodes, bool) or not isinstance(nodes, int):
         raise TypeError(f"nodes must be an int, not {type(nodes).__name__}")
     if not 1 <= nodes <= MAX_NUMNODES:

@@ -4,13 +4,22 @@ Each method does what the corresponding system call or CPU access does in the
 kernel model, with the calling task made ``current`` on its CPU. Kernel
 errors come back as ``OSError`` with the kernel's errno; bad Python arguments
 raise ``TypeError``/``ValueError`` before anything reaches the model.
+
+While a call is in the kernel model, Python's cyclic garbage collector is
+paused (``gc.disable()``) and then restored as it was: the kernel has no
+garbage collector, and the model's per-page allocations would otherwise run
+generation scans over the many long-lived ``Page`` objects in the middle of a
+migration. Nothing is kept from collection: whatever became garbage during the
+call is collected by the collector's next run after it.
 """
 
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -75,6 +84,35 @@ def kernel_error(rc: int, what: str) -> OSError:
     return OSError(-rc, f"{what}: {os.strerror(-rc)}")
 
 
+class _CollectorPause:
+    """Pauses the cyclic garbage collector while any task is in the kernel
+    model (calls nest, and simulated tasks of a scheduler run in threads), and
+    re-enables it after the outermost call if it was enabled before that."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.paused = False
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.depth == 0:
+                self.paused = gc.isenabled()
+                if self.paused:
+                    gc.disable()
+            self.depth += 1
+
+    def exit(self) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.paused:
+                self.paused = False
+                gc.enable()
+
+
+_collector_pause = _CollectorPause()
+
+
 class Process:
     """A simulated user process (a task with an mm)."""
 
@@ -102,15 +140,18 @@ class Process:
 
     @contextmanager
     def running(self) -> Iterator[TaskStruct]:
-        """Make this task ``current`` on its CPU for the duration of a call."""
+        """Make this task ``current`` on its CPU for the duration of a call
+        (with the garbage collector paused: see the module's docstring)."""
         machine = self.machine
         if not self.alive:
             raise ProcessLookupError(errno.ESRCH, f"process {self.pid} has exited")
         saved = machine.current, machine.current_cpu
         machine.current, machine.current_cpu = self.task, self.task.cpu
+        _collector_pause.enter()
         try:
             yield self.task
         finally:
+            _collector_pause.exit()
             machine.current, machine.current_cpu = saved
 
     # --- address space ------------------------------------------------------------------
@@ -444,7 +485,7 @@ def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"{name} must be a list, tuple or numpy array of ints")
     lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-    if all(type(v) is int for v in values) and (not values or (lo <= min(values) and max(values) <= hi)):
+    if set(map(type, values)) <= {int} and (not values or (lo <= min(values) and max(values) <= hi)):
         return list(values)  # plain ints in range: nothing to convert or report
     out = []
     for i, v in enumerate(values):
@@ -518,6 +559,8 @@ def _reasons(machine: Machine, addrs: list[int], pfns: list[int | None], status:
              marks: tuple[int, int]) -> tuple[str, ...]:
     """Why each entry ended as it did, from the migration account of this call."""
     account = machine.account
+    if len(account.attempts) == marks[1] and len(account.entries) == marks[0]:
+        return ("",) * len(addrs)  # nothing noted (the account is off): no reasons
     # The attempts of each pfn and the last reason noted for each address,
     # indexed once (each entry's lookups are then O(1), not a scan).
     tries_of: dict[int, list[Attempt]] = {}

@@ -31,6 +31,7 @@ from .page import (
 from .spinlock import SpinLock, spin_lock_irq, spin_unlock_irq
 
 if TYPE_CHECKING:
+    from ..machine import Machine
     from .fs import Inode
     from .sched import SchedulerHost
 
@@ -76,7 +77,7 @@ class AddressSpace(PageMapping):
     )
     mapping_flags: ClassVar[int] = 0
 
-    def __init__(self, host_machine: SchedulerHost, host: Inode | None = None,
+    def __init__(self, host_machine: Machine, host: Inode | None = None,
                  a_ops: AddressSpaceOperations | None = None, *, account_dirty: bool = True,
                  writeback: bool = True) -> None:
         self.host = host

@@ -11,12 +11,9 @@ and the move_newpage tail.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol
-
-from mypy_extensions import mypyc_attr
 
 from .buffer import (
     bh_offset,
@@ -33,6 +30,19 @@ from .buffer import (
 from .bug import BUG_ON, VM_BUG_ON, KernelBug
 from .cpuset import cpuset_mems_allowed
 from .cred import CAP_SYS_NICE, capable, may_move_memory_of
+from .errno_base import (
+    EACCES,
+    EAGAIN,
+    EBUSY,
+    EFAULT,
+    EINVAL,
+    EIO,
+    ENODEV,
+    ENOENT,
+    ENOMEM,
+    EPERM,
+    ESRCH,
+)
 from .filemap import AOP_WRITEPAGE_ACTIVATE, AddressSpace, page_mapping
 from .gfp import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_THISNODE
 from .highmem import copy_highpage
@@ -120,10 +130,13 @@ from .swapops import is_migration_entry, is_write_migration_entry, migration_ent
 from .vmscan import isolate_lru_page, putback_lru_page, try_to_release_page
 from .vmstat import PGMIGRATE_FAIL, PGMIGRATE_SUCCESS
 
+# UserMoveArrays: the user memory behind move_pages(2)'s pointer arguments
+# (64-bit or compat pointers); a class, so compiled calls to it are native.
 if TYPE_CHECKING:
     from ..machine import Machine
     from .rmap import AnonVma
     from .sched import TaskStruct
+    from .syscalls import UserMoveArrays
 
 NR_ISOLATED_ANON: Final = ZoneStatItem.NR_ISOLATED_ANON
 NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
@@ -262,7 +275,7 @@ def migrate_page_move_mapping(mapping: AddressSpace | None, newpage: Page, page:
     if mapping is None:
         # Anonymous page without mapping
         if page_count(page) != 1:
-            return -errno.EAGAIN
+            return -EAGAIN
         return 0
     spin_lock_irq(mapping.tree_lock)
     pslot = mapping.radix_tree_lookup_slot(page_index(page))
@@ -270,13 +283,13 @@ def migrate_page_move_mapping(mapping: AddressSpace | None, newpage: Page, page:
     if page_count(page) != expected_count or pslot is None or \
             mapping.radix_tree_deref_slot(pslot) is not page:
         spin_unlock_irq(mapping.tree_lock)
-        return -errno.EAGAIN
+        return -EAGAIN
     if not page_freeze_refs(page, expected_count):  # pragma: no cover
         # Only a speculative reference taken by another CPU between the count
         # check and the freeze (page_cache_get_speculative, without the tree
         # lock) fails this; the model has no schedule point in that window.
         spin_unlock_irq(mapping.tree_lock)
-        return -errno.EAGAIN
+        return -EAGAIN
     # Now we know that no one else is looking at the page.
     get_page(newpage)  # add cache reference
     if PageSwapCache(page):
@@ -339,7 +352,7 @@ def migrate_page_copy(newpage: Page, page: Page) -> None:
 
 def fail_migrate_page(mapping: AddressSpace | None, newpage: Page, page: Page) -> int:
     """Always fail migration. Used for mappings that are not movable. L334."""
-    return -errno.EIO
+    return -EIO
 
 
 def migrate_page(mapping: AddressSpace | None, newpage: Page, page: Page) -> int:
@@ -400,11 +413,11 @@ def writeout(mapping: AddressSpace, page: Page) -> int:
     wbc = WritebackControl()
     if mapping.a_ops.writepage is None:
         # No write method for the address space
-        return -errno.EINVAL
+        return -EINVAL
     if not clear_page_dirty_for_io(page):  # pragma: no cover
         # Someone else already triggered a write. (Needs a filesystem that
         # cleans pages without the page lock; the model has none.)
-        return -errno.EAGAIN
+        return -EAGAIN
     # A dirty page may imply that the filesystem has it on some queue, so it
     # must be clean for migration. Writeout may lose the lock and the page
     # state is no longer what we checked: put the old ptes back first.
@@ -415,7 +428,7 @@ def writeout(mapping: AddressSpace, page: Page) -> int:
     if rc != AOP_WRITEPAGE_ACTIVATE:  # pragma: no branch
         # unlocked. Relock
         lock_page(page)
-    return -errno.EIO if rc < 0 else -errno.EAGAIN
+    return -EIO if rc < 0 else -EAGAIN
 
 
 def fallback_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> int:
@@ -425,7 +438,7 @@ def fallback_migrate_page(mapping: AddressSpace, newpage: Page, page: Page) -> i
         return writeout(mapping, page)
     # Buffers may be managed in a filesystem specific way: drop them or fail.
     if page_has_private(page) and not try_to_release_page(page, GFP_KERNEL):
-        return -errno.EAGAIN
+        return -EAGAIN
     return migrate_page(mapping, newpage, page)
 
 
@@ -471,7 +484,7 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
     rcu_locked = 0
     mem: list[MemCgroup | None] = [None]
     anon_vma: AnonVma | None = None
-    rc = -errno.EAGAIN
+    rc = -EAGAIN
     if not trylock_page(page):
         if not force:
             _account(machine, page, "EAGAIN: page locked by someone else (trylock failed)")
@@ -481,13 +494,13 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
     # a KSM page; now that we hold the page lock it cannot become KSM under us.
     # (Since 3.9 KSM pages migrate like others: profile switch.)
     if PageKsm(page) and not offlining and not machine.kernel.ksm_pages_migrate:
-        rc = -errno.EBUSY
+        rc = -EBUSY
         _account(machine, page, "EBUSY: KSM page (only memory offlining may move it)")
         return _unlock(page, rc)
     # charge against new page
     charge = mem_cgroup_prepare_migration(page, newpage, mem)
-    if charge == -errno.ENOMEM:
-        rc = -errno.ENOMEM
+    if charge == -ENOMEM:
+        rc = -ENOMEM
         _account(machine, page, "ENOMEM: memory cgroup over its limit")
         return _unlock(page, rc)
     BUG_ON(charge, "mem_cgroup_prepare_migration returned an unexpected value")
@@ -567,7 +580,7 @@ def _unlock(page: Page, rc: int) -> int:
     """Label unlock: a migrated page loses its references and will be freed;
     a page not migrated keeps them and returns to the LRU. L697."""
     unlock_page(page)
-    if rc != -errno.EAGAIN:
+    if rc != -EAGAIN:
         list_del(page)
         page.zone.vm_stat[NR_ISOLATED_ANON + page_is_file_cache(page)] -= 1
         putback_lru_page(page)
@@ -583,7 +596,7 @@ def unmap_and_move(get_new_page: NewPage, private: object, page: Page, force: in
     newpage = get_new_page(page, private, result)
     if newpage is None:
         _account(machine, page, "ENOMEM: no page could be allocated on the target node")
-        return -errno.ENOMEM
+        return -ENOMEM
     if page_count(page) == 1:
         # page was freed from under us. So we are done.
         rc = 0
@@ -624,10 +637,10 @@ def migrate_pages(from_: ListHead, get_new_page: NewPage, private: object, offli
         for page in list_for_each_entry_safe(from_):
             cond_resched(machine, "migrate_pages")
             rc = unmap_and_move(get_new_page, private, page, int(pass_ > 2), offlining)
-            if rc == -errno.ENOMEM:
+            if rc == -ENOMEM:
                 aborted = True
                 break
-            if rc == -errno.EAGAIN:
+            if rc == -EAGAIN:
                 retry += 1
             elif rc == 0:
                 nr_succeeded += 1
@@ -681,17 +694,20 @@ class PageToNode:
         return f"<pm addr={self.addr:#x} node={self.node} status={self.status}>"
 
 
-# A subclass of list: mypyc compiles it as a regular Python class.
-@mypyc_attr(native_class=False)
-class PageToNodeArray(list[PageToNode]):
-    """The chunk array do_pages_move keeps in one page. ``first_match`` is
-    new_page_node's scan (L811): the first entry before the end marker whose
-    page is p; an index built once per migration call makes it O(1) without
-    changing which entry matches."""
+class PageToNodeArray:
+    """The chunk array do_pages_move keeps in one page: ``pm[i]`` is entry i.
+    ``first_match`` is new_page_node's scan (L811): the first entry before the
+    end marker whose page is p; an index built once per migration call makes
+    it O(1) without changing which entry matches."""
+
+    __slots__ = ("_index", "entries")
 
     def __init__(self, n: int) -> None:
-        super().__init__(PageToNode() for _ in range(n))
+        self.entries = [PageToNode() for _ in range(n)]
         self._index: dict[int, PageToNode] | None = None
+
+    def __getitem__(self, i: int) -> PageToNode:
+        return self.entries[i]
 
     def invalidate(self) -> None:
         self._index = None
@@ -753,7 +769,7 @@ def _isolate_one(machine: Machine, mm: MmStruct, pp: PageToNode, migrate_all: in
                  pagelist: ListHead) -> int:
     """The loop body of do_move_page_to_node_array (L843-L893): the status of
     one entry, isolating its page onto the list when it must move."""
-    err = -errno.EFAULT
+    err = -EFAULT
     vma = find_vma(mm, pp.addr)
     if vma is None or not vma_migratable(vma):
         machine.account.entry(pp.addr, "EFAULT: no VMA at or above this address, or "
@@ -763,7 +779,7 @@ def _isolate_one(machine: Machine, mm: MmStruct, pp: PageToNode, migrate_all: in
     if isinstance(page, FollowPageError):
         machine.account.entry(pp.addr, "EFAULT: a pte without struct page")
         return page.errno
-    err = -errno.ENOENT
+    err = -ENOENT
     if page is None:
         machine.account.entry(pp.addr, "ENOENT: nothing present (never touched, "
                                                 "swapped out, or in a hole below the VMA)")
@@ -781,7 +797,7 @@ def _isolate_one(machine: Machine, mm: MmStruct, pp: PageToNode, migrate_all: in
         machine.account.entry(pp.addr, f"already on node {err}")
         put_page(page)
         return err
-    err = -errno.EACCES
+    err = -EACCES
     if page_mapcount(page) > 1 and not migrate_all:
         machine.account.entry(pp.addr, f"EACCES: mapped by {page_mapcount(page)} "
                                                 "processes, MPOL_MF_MOVE_ALL not given")
@@ -800,24 +816,14 @@ def _isolate_one(machine: Machine, mm: MmStruct, pp: PageToNode, migrate_all: in
     return err
 
 
-class UserArrays(Protocol):
-    """The user memory behind move_pages(2)'s pointer arguments."""
-
-    def get_page_ptr(self, i: int) -> int | None: ...
-    def get_node(self, i: int) -> int | None: ...
-    def put_status(self, i: int, value: int) -> bool: ...
-    def copy_page_ptrs(self, start: int, n: int) -> list[int] | None: ...
-    def copy_statuses(self, start: int, values: list[int]) -> bool: ...
-
-
-def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArrays,
+def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserMoveArrays,
                   flags: int) -> int:
     """Migrate an array of page addresses onto an array of nodes and fill the
     array of status, chunk by chunk. L909."""
 
     machine = mm.machine
     task_nodes = cpuset_mems_allowed(task)
-    err = -errno.ENOMEM
+    err = -ENOMEM
     array_page = alloc_pages_current(machine, GFP_KERNEL)
     if array_page is None:
         return err
@@ -833,7 +839,7 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArray
                 chunk_nr_pages = nr_pages - chunk_start
             # fill the chunk pm with addrs and nodes from user-space
             for j in range(chunk_nr_pages):
-                err = -errno.EFAULT
+                err = -EFAULT
                 p = user.get_page_ptr(j + chunk_start)
                 if p is None:
                     return err
@@ -841,12 +847,12 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArray
                 node = user.get_node(j + chunk_start)
                 if node is None:
                     return err
-                err = -errno.ENODEV
+                err = -ENODEV
                 if node < 0 or node >= MAX_NUMNODES:
                     return err
                 if not machine.node_state(node, NodeState.N_HIGH_MEMORY):
                     return err
-                err = -errno.EACCES
+                err = -EACCES
                 if node not in task_nodes:
                     return err
                 pm[j].node = node
@@ -860,7 +866,7 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserArray
             # Return status information
             for j in range(chunk_nr_pages):
                 if not user.put_status(j + chunk_start, pm[j].status):
-                    return -errno.EFAULT
+                    return -EFAULT
             chunk_start += chunk_nr_pages
         return 0
     finally:
@@ -873,14 +879,14 @@ def do_pages_stat_array(mm: MmStruct, pages: list[int]) -> list[int]:
     down_read(mm.mmap_sem)
     try:
         for addr in pages:
-            err = -errno.EFAULT
+            err = -EFAULT
             vma = find_vma(mm, addr)
             if vma is not None:
                 page = follow_page(vma, addr, 0)
                 if isinstance(page, FollowPageError):
                     err = page.errno
                 else:
-                    err = -errno.ENOENT
+                    err = -ENOENT
                     # Use PageReserved to check for zero page
                     if page is not None and not PageReserved(page) and not PageKsm(page):
                         err = page_to_nid(page)
@@ -893,7 +899,7 @@ def do_pages_stat_array(mm: MmStruct, pages: list[int]) -> list[int]:
 DO_PAGES_STAT_CHUNK_NR: Final = 16
 
 
-def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserArrays) -> int:
+def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserMoveArrays) -> int:
     """do_pages_stat_array over the user arrays, 16 entries at a time. L1041."""
     start = 0
     while nr_pages:
@@ -906,31 +912,31 @@ def do_pages_stat(mm: MmStruct, nr_pages: int, user: UserArrays) -> int:
             break
         start += chunk_nr
         nr_pages -= chunk_nr
-    return -errno.EFAULT if nr_pages else 0
+    return -EFAULT if nr_pages else 0
 
 
-def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, user: UserArrays,
+def sys_move_pages(current: TaskStruct, pid: int, nr_pages: int, user: UserMoveArrays,
                    nodes_given: bool, flags: int) -> int:
     """move_pages(2): move (or, without nodes, locate) pages of a process. L1075."""
 
     machine = current.cpuset.machine
     # Check flags
     if flags & ~(MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
-        return -errno.EINVAL
+        return -EINVAL
     if flags & MPOL_MF_MOVE_ALL and not capable(current, CAP_SYS_NICE):
-        return -errno.EPERM
+        return -EPERM
     # Find the mm_struct
     task = machine.pid_table.find_task_by_vpid(pid) if pid else current
     if task is None:
-        return -errno.ESRCH
+        return -ESRCH
     mm = get_task_mm(task)
     if mm is None:
-        return -errno.EINVAL
+        return -EINVAL
     try:
         # The right exists with administrative capabilities, superuser
         # privileges or the same userid as the target process.
         if not may_move_memory_of(current, task):
-            return -errno.EPERM
+            return -EPERM
         err = security_task_movememory(machine, task)
         if err:
             return err

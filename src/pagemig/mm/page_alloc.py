@@ -18,7 +18,6 @@ from .gfp import _GFP_COMP, _GFP_THISNODE, _GFP_ZERO, gfp_zone
 from .highmem import clear_highpage
 from .mmzone import (
     MAX_NUMNODES,
-    NUMA_STATS,
     PglistData,
     Zone,
     ZoneStatItem,
@@ -41,7 +40,11 @@ if TYPE_CHECKING:
 
 NR_FREE_PAGES: Final = ZoneStatItem.NR_FREE_PAGES
 NR_MLOCK: Final = ZoneStatItem.NR_MLOCK
-NUMA_HIT, NUMA_MISS, NUMA_FOREIGN, _, NUMA_LOCAL, NUMA_OTHER = NUMA_STATS
+NUMA_HIT: Final = ZoneStatItem.NUMA_HIT
+NUMA_MISS: Final = ZoneStatItem.NUMA_MISS
+NUMA_FOREIGN: Final = ZoneStatItem.NUMA_FOREIGN
+NUMA_LOCAL: Final = ZoneStatItem.NUMA_LOCAL
+NUMA_OTHER: Final = ZoneStatItem.NUMA_OTHER
 
 # alloc_flags (mm/internal.h, page_alloc.c)
 ALLOC_WMARK_MIN: Final = 0x00

@@ -69,8 +69,8 @@ from .swapops import make_migration_entry
 from .vmscan import page_evictable
 
 if TYPE_CHECKING:
+    from ..machine import Machine
     from .mmap import MmStruct
-    from .sched import SchedulerHost
 
 NR_ANON_PAGES: Final = ZoneStatItem.NR_ANON_PAGES
 _LOCKED: Final = 1 << PG_locked
@@ -102,7 +102,7 @@ class AnonVma(PageMapping):
     __slots__ = ("external_refcount", "freed", "head", "lock")
     mapping_flags: ClassVar[int] = PAGE_MAPPING_ANON
 
-    def __init__(self, host: SchedulerHost) -> None:
+    def __init__(self, host: Machine) -> None:
         self.lock = SpinLock(host, "anon_vma->lock")
         self.external_refcount = 0
         self.head: list[AnonVmaChain] = []  # same_anon_vma, in link order
@@ -122,7 +122,7 @@ class AnonVmaChain:
         self.anon_vma = anon_vma
 
 
-def anon_vma_alloc(host: SchedulerHost) -> AnonVma:
+def anon_vma_alloc(host: Machine) -> AnonVma:
     return AnonVma(host)
 
 

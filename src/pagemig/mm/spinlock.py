@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING
 from .bug import KernelBug
 
 if TYPE_CHECKING:
-    from .sched import SchedulerHost
+    from ..machine import Machine
 
 
 class SpinLock:
+    # The host is the machine itself (not the SchedulerHost protocol): its
+    # scheduler is read at every spin_lock, a native attribute when compiled.
     __slots__ = ("host", "locked", "name")
 
-    def __init__(self, host: SchedulerHost, name: str) -> None:
+    def __init__(self, host: Machine, name: str) -> None:
         self.host = host
         self.name = name
         self.locked = False

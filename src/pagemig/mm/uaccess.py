@@ -22,6 +22,11 @@ from .page import PAGE_SHIFT, PAGE_SIZE
 from .pgtable import _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL
 
 _SIZES: Final = (1, 2, 4, 8)
+# Little-endian loads of the sizes get_user reads most (the move_pages arrays).
+_LOAD_U64: Final = struct.Struct("<Q")
+_LOAD_S64: Final = struct.Struct("<q")
+_LOAD_U32: Final = struct.Struct("<I")
+_LOAD_S32: Final = struct.Struct("<i")
 _TLB_ENTRIES: Final = 64
 _DIRTY_RW: Final = _PAGE_DIRTY | _PAGE_RW
 
@@ -101,6 +106,18 @@ def copy_to_user(mm: MmStruct, addr: int, data: bytes) -> int:
     return 0
 
 
+def _load(view: memoryview, off: int, size: int, signed: bool) -> int:
+    """The little-endian value of ``size`` bytes at ``off`` (signed for 4 and 8)."""
+    value: int
+    if size == 8:
+        value = (_LOAD_S64 if signed else _LOAD_U64).unpack_from(view, off)[0]
+    elif size == 4:
+        value = (_LOAD_S32 if signed else _LOAD_U32).unpack_from(view, off)[0]
+    else:
+        value = int.from_bytes(view[off:off + size], "little")
+    return value
+
+
 def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | None:
     """One naturally sized value, or None on a fault (the -EFAULT case).
     ``signed`` applies to 4- and 8-byte values."""
@@ -112,7 +129,7 @@ def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | 
         else:
             view = _tlb_entry(mm, addr - off, False)
         if view is not None:
-            return int.from_bytes(view[off:off + size], "little", signed=signed and size >= 4)
+            return _load(view, off, size, signed)
     raw, left = copy_from_user(mm, addr, size)
     if left:
         return None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import errno
 from typing import Final
 
 from .bug import VM_BUG_ON
+from .errno_base import EBUSY
 from .filemap import page_mapping
 from .mm_inline import del_page_from_lru_list, page_lru
 from .mmap import VmAreaStruct
@@ -54,7 +54,7 @@ def isolate_lru_page(page: Page) -> int:
     isolator, or being freed).
     Kernel: mm/vmscan.c isolate_lru_page.
     """
-    ret = -errno.EBUSY
+    ret = -EBUSY
     if page.flags & _LRU:
         zone = page.zone
         spin_lock_irq(zone.lru_lock)
