@@ -415,26 +415,15 @@ def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: i
     applied (mbind_range succeeded), finds a hole at the head of the range
     before queueing anything, and with MPOL_MF_STRICT also fails with -EIO
     when misplaced pages could not be queued (the others still move)."""
-    from .mempolicy import MPOL_DEFAULT, MPOL_MF_DISCONTIG_OK, MPOL_MF_INVERT, MPOL_MF_STRICT
+    from .mempolicy import MPOL_MF_DISCONTIG_OK, MPOL_MF_INVERT, MPOL_MF_STRICT
     from .migrate import putback_lru_pages
     from .rwsem import down_write, up_write
 
     mm = task.mm
     assert mm is not None
-    if flags & ~MPOL_MF_VALID:
-        return -errno.EINVAL
-    if flags & MPOL_MF_MOVE_ALL and not capable(task, CAP_SYS_NICE):
-        return -errno.EPERM
-    if start & (PAGE_SIZE - 1):
-        return -errno.EINVAL
-    if mode == MPOL_DEFAULT:
-        flags &= ~MPOL_MF_STRICT
-    ulong = (1 << 64) - 1
-    end = (start + (((length + PAGE_SIZE - 1) & ulong) & ~(PAGE_SIZE - 1))) & ulong
-    if end < start:
-        return -errno.EINVAL
-    if end == start:
-        return 0
+    err, end, flags = mempolicy.mbind_check_args(task, start, length, mode, flags)
+    if err or end == start:
+        return err
     rc, new = mempolicy.mpol_new(mode, mode_flags, nmask)
     if rc:
         return rc

@@ -681,32 +681,42 @@ def policy_vma(vma: VmAreaStruct, new: Mempolicy | None) -> int:
     return err
 
 
-def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: int,
-             nmask: frozenset[int], flags: int) -> int:
-    """mbind(2)'s body: set a VMA-range policy, and with MPOL_MF_MOVE[_ALL]
-    migrate the pages that violate it (even if applying the policy failed)."""
+def mbind_check_args(task: TaskStruct, start: int, length: int, mode: int,
+                     flags: int) -> tuple[int, int, int]:
+    """The argument checks that open do_mbind, alike in 2.6.35 and 6.1:
+    (0 or a negative errno, the end of the page-aligned range, the flags with
+    STRICT dropped for MPOL_DEFAULT). ``end == start``: nothing to do."""
     from .cred import CAP_SYS_NICE, capable
-    from .list import ListHead, list_empty
-    from .migrate import migrate_pages, migrate_prep, putback_lru_pages
-    from .rwsem import down_write, up_write
 
-    mm = task.mm
-    assert mm is not None
-    if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):
-        return -errno.EINVAL
+    if flags & ~(MPOL_MF_STRICT | MPOL_MF_MOVE | MPOL_MF_MOVE_ALL):  # MPOL_MF_VALID
+        return -errno.EINVAL, start, flags
     if flags & MPOL_MF_MOVE_ALL and not capable(task, CAP_SYS_NICE):
-        return -errno.EPERM
+        return -errno.EPERM, start, flags
     if start & (PAGE_SIZE - 1):
-        return -errno.EINVAL
+        return -errno.EINVAL, start, flags
     if mode == MPOL_DEFAULT:
         flags &= ~MPOL_MF_STRICT
     ulong = (1 << 64) - 1  # unsigned long arithmetic wraps
     length = ((length + PAGE_SIZE - 1) & ulong) & ~(PAGE_SIZE - 1)
     end = (start + length) & ulong
     if end < start:
-        return -errno.EINVAL
-    if end == start:
-        return 0
+        return -errno.EINVAL, start, flags
+    return 0, end, flags
+
+
+def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: int,
+             nmask: frozenset[int], flags: int) -> int:
+    """mbind(2)'s body: set a VMA-range policy, and with MPOL_MF_MOVE[_ALL]
+    migrate the pages that violate it (even if applying the policy failed)."""
+    from .list import ListHead, list_empty
+    from .migrate import migrate_pages, migrate_prep, putback_lru_pages
+    from .rwsem import down_write, up_write
+
+    mm = task.mm
+    assert mm is not None
+    err, end, flags = mbind_check_args(task, start, length, mode, flags)
+    if err or end == start:
+        return err
     rc, new = mpol_new(mode, mode_flags, nmask)
     if rc:
         return rc
