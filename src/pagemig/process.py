@@ -28,6 +28,7 @@ import numpy as np
 
 from .mm.fault import user_access
 from .mm.highmem import kmap, page_bytes
+from .mm.ksm import ksm_madvise_mergeable
 from .mm.mmap import (
     MAP_ANONYMOUS,
     MAP_FIXED,
@@ -38,15 +39,9 @@ from .mm.mmap import (
     MAP_SHARED,
     PROT_READ,
     PROT_WRITE,
-    VM_DONTEXPAND,
-    VM_HUGETLB,
     VM_IO,
-    VM_MAYSHARE,
-    VM_MERGEABLE,
-    VM_MIXEDMAP,
     VM_PFNMAP,
     VM_RESERVED,
-    VM_SHARED,
     do_mremap,
     do_munmap,
     find_vma,
@@ -63,11 +58,6 @@ if TYPE_CHECKING:
     from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
     from .results import MovePagesResult
-
-
-# ksm_madvise leaves these VMAs alone (VM_INSERTPAGE and VM_SAO are not modelled).
-KSM_UNMERGEABLE = (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO | VM_DONTEXPAND
-                   | VM_RESERVED | VM_HUGETLB | VM_MIXEDMAP)
 
 
 def _check_int(value: object, name: str, minimum: int | None = 0) -> int:
@@ -187,7 +177,7 @@ class Process:
         """Map device memory without struct page (remap_pfn_range: VM_IO |
         VM_RESERVED | VM_PFNMAP, special ptes), as a driver's mmap does."""
         from .mm.memory import pte_alloc_map
-        from .mm.mmap import VM_IO, VM_PFNMAP, VM_RESERVED, find_vma
+        from .mm.mmap import find_vma
         from .mm.pgtable import pfn_pte, pte_mkspecial
 
         addr = self.mmap(length, PROT_READ | PROT_WRITE, shared=False)
@@ -257,9 +247,8 @@ class Process:
         with self.running():
             mm = self.mm
             for vma in list(mm.mmap):
-                if vma.vm_start < addr + length and addr < vma.vm_end \
-                        and not vma.vm_flags & KSM_UNMERGEABLE:  # ksm_madvise
-                    vma.vm_flags |= VM_MERGEABLE
+                if vma.vm_start < addr + length and addr < vma.vm_end:
+                    vma.vm_flags = ksm_madvise_mergeable(vma.vm_flags)
 
     # --- data -------------------------------------------------------------------------------
 

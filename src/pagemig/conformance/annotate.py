@@ -11,9 +11,9 @@ docs/conformance.md).
 
 from __future__ import annotations
 
-import errno as errno_module
 from collections.abc import Sequence
 
+from ..scenario.values import format_list
 from .records import Record
 
 RUN = 3
@@ -23,26 +23,9 @@ WITH_RET = frozenset({"move", "query", "migrate", "ksm_merge"})
 WITH_NODES = frozenset({"move", "mbind", "where", "migrate"})
 
 
-def status_item(value: int | None) -> str:
-    """A status entry: a node id, an errno name, or `unwritten`."""
-    if value is None:
-        return "unwritten"
-    if value >= 0:
-        return str(value)
-    return errno_module.errorcode.get(-value, str(value))
-
-
 def status_list(status: Sequence[int | None]) -> str:
-    items = [status_item(v) for v in status]
-    out: list[str] = []
-    i = 0
-    while i < len(items):
-        j = i
-        while j < len(items) and items[j] == items[i]:
-            j += 1
-        out += [f"{items[i]}*{j - i}"] if j - i >= RUN else items[i:j]
-        i = j
-    return ",".join(out)
+    """A status array: node ids, errno names, `unwritten`; runs of RUN or more as ITEM*N."""
+    return format_list(status, min_run=RUN)
 
 
 def nodes_expectation(nodes: Sequence[int | None]) -> str:

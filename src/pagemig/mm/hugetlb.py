@@ -149,9 +149,10 @@ def huge_page_size() -> int:
 
 def PageHuge(page: Page) -> bool:
     """A hugetlb page (head or tail): its compound destructor is free_huge_page."""
+    from .page import PageCompound
     from .page_alloc import compound_head, get_compound_page_dtor
 
-    if not page.flags & ((1 << 14) | (1 << 15)):  # PageCompound
+    if not PageCompound(page):
         return False
     return get_compound_page_dtor(compound_head(page)) is free_huge_page
 

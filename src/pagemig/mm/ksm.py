@@ -12,7 +12,19 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from .bug import VM_BUG_ON
-from .mmap import VM_MERGEABLE, VM_SHARED, MmStruct, VmAreaStruct
+from .mmap import (
+    VM_DONTEXPAND,
+    VM_HUGETLB,
+    VM_IO,
+    VM_MAYSHARE,
+    VM_MERGEABLE,
+    VM_MIXEDMAP,
+    VM_PFNMAP,
+    VM_RESERVED,
+    VM_SHARED,
+    MmStruct,
+    VmAreaStruct,
+)
 from .page import (
     PAGE_MAPPING_ANON,
     PAGE_MAPPING_KSM,
@@ -57,6 +69,19 @@ class StableNode(PageMapping):
 
     def __repr__(self) -> str:
         return f"<stable_node kpfn={self.kpfn:#x} mappers={len(self.hlist)}>"
+
+
+# ksm_madvise leaves these VMAs alone (VM_INSERTPAGE and VM_SAO are not modelled).
+KSM_UNMERGEABLE: Final = (VM_MERGEABLE | VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO
+                          | VM_DONTEXPAND | VM_RESERVED | VM_HUGETLB | VM_MIXEDMAP)
+
+
+def ksm_madvise_mergeable(vm_flags: int) -> int:
+    """ksm_madvise(MADV_MERGEABLE): the VMA's new flags (unchanged for the
+    VMAs KSM cannot merge)."""
+    if vm_flags & KSM_UNMERGEABLE:
+        return vm_flags
+    return vm_flags | VM_MERGEABLE
 
 
 def page_stable_node(page: Page) -> StableNode | None:

@@ -7,6 +7,7 @@ Each parser raises ValueError with a message that completes
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..mm.mempolicy import (
@@ -143,8 +144,9 @@ def format_status(value: int | None) -> str:
     return str(value)
 
 
-def format_list(items: list[int | None], none: str = UNWRITTEN) -> str:
-    """A list as a scenario would write it, with runs compressed (``1*64``)."""
+def format_list(items: Sequence[int | None], none: str = UNWRITTEN, min_run: int = 2) -> str:
+    """A list as a scenario would write it, runs of at least ``min_run`` equal
+    items compressed (``1*64``)."""
     words = [none if v is None else format_status(v) for v in items]
     out: list[str] = []
     k = 0
@@ -152,7 +154,7 @@ def format_list(items: list[int | None], none: str = UNWRITTEN) -> str:
         j = k
         while j < len(words) and words[j] == words[k]:
             j += 1
-        out.append(words[k] if j - k == 1 else f"{words[k]}*{j - k}")
+        out += [f"{words[k]}*{j - k}"] if j - k >= min_run else words[k:j]
         k = j
     return ",".join(out)
 
