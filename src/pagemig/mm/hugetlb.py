@@ -143,10 +143,6 @@ class ResvMap:
     flags: int = 0
 
 
-def huge_page_size() -> int:
-    return HPAGE_SIZE
-
-
 def PageHuge(page: Page) -> bool:
     """A hugetlb page (head or tail): its compound destructor is free_huge_page."""
     from .page import PageCompound
