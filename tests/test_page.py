@@ -7,7 +7,9 @@ import pytest
 import pagemig.mm.page as pg
 from pagemig import KernelBug, Machine
 from pagemig.mm.filemap import AddressSpace, page_mapping
+from pagemig.mm.ksm import StableNode
 from pagemig.mm.pagemap import lock_page, trylock_page, unlock_page, wait_on_page_locked
+from pagemig.mm.rmap import AnonVma
 
 from .conftest import alloc, release
 
@@ -62,23 +64,13 @@ def test_page_has_private_covers_both_private_bits(m2: Machine) -> None:
     assert pg.page_has_private(page)
 
 
-class _AnonVma(pg.PageMapping):
-    __slots__ = ()
-    mapping_flags = pg.PAGE_MAPPING_ANON
-
-
-class _StableNode(pg.PageMapping):
-    __slots__ = ()
-    mapping_flags = pg.PAGE_MAPPING_ANON | pg.PAGE_MAPPING_KSM
-
-
 def test_anon_and_ksm_are_derived_from_the_mapping_tag(m2: Machine) -> None:
     page = alloc(m2, 0)
     assert not pg.PageAnon(page) and not pg.PageKsm(page)
-    page.mapping = _AnonVma()
+    page.mapping = AnonVma(m2)
     assert pg.PageAnon(page) and not pg.PageKsm(page)
     assert page_mapping(page) is None
-    page.mapping = _StableNode()
+    page.mapping = StableNode(page.pfn)
     assert pg.PageAnon(page) and pg.PageKsm(page)
     space = AddressSpace(m2)
     page.mapping = space

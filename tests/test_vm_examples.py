@@ -30,6 +30,7 @@ from pagemig.mm.mmap import (
     TASK_SIZE,
     VM_LOCKED,
     find_vma,
+    vma_unlink,
 )
 from pagemig.mm.mmzone import (
     LRU_ACTIVE_ANON,
@@ -1093,3 +1094,27 @@ def test_try_to_unmap_of_a_shared_file_page(m: Machine) -> None:
     assert page_at(p, a) is page and page_at(q, b) is page
     assert q.read(b, 9) == b"File page"
     m.check()
+
+
+def test_find_vma_cache_never_returns_an_unmapped_or_resized_vma() -> None:
+    """find_vma checks mm->mmap_cache first; munmap and splits must not leave
+    it answering for memory that is gone."""
+    m = Machine(nodes=1, node_memory="16MiB")
+    p = m.spawn()
+    low = p.mmap(4 * PAGE_SIZE, addr=1 << 30, fixed=True)  # at a pmd boundary
+    high = p.mmap(4 * PAGE_SIZE, addr=low + 64 * PAGE_SIZE, fixed=True)
+    assert find_vma(p.mm, low + PAGE_SIZE).vm_start == low  # now cached
+    p.munmap(low, 4 * PAGE_SIZE)
+    assert find_vma(p.mm, low + PAGE_SIZE).vm_start == high  # the next VMA up
+    assert find_vma(p.mm, high).vm_start == high  # cached again
+    p.munmap(high, 2 * PAGE_SIZE)  # the cached VMA is cut: its head is gone
+    vma = find_vma(p.mm, high)
+    assert vma is not None and vma.vm_start == high + 2 * PAGE_SIZE
+    with pytest.raises(OSError):
+        p.touch(high)
+    assert find_vma(p.mm, high + 4 * PAGE_SIZE) is None
+    m.check()
+    cached = find_vma(p.mm, high + 2 * PAGE_SIZE)
+    assert cached is not None and p.mm.mmap_cache is cached
+    vma_unlink(p.mm, cached)  # what detach_vmas_to_be_unmapped does
+    assert find_vma(p.mm, high + 2 * PAGE_SIZE) is None

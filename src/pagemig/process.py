@@ -389,7 +389,10 @@ class Process:
         n = len(page_list)
         nr = n if count is None else _check_int(count, "count")
         target = self.machine.pid_table.find_task_by_vpid(pid) if pid else self.task
-        before = _pfns_of(target, page_list)
+        # The pfns before the call find each entry's attempts in the account;
+        # with the account off nothing will be noted and no reason given.
+        before: list[int | None] = (_pfns_of(target, page_list) if self.machine.account.enabled
+                                    else [None] * n)
         marks = (len(self.machine.account.entries), len(self.machine.account.attempts))
         arena = _arena(self)
         base = arena.ensure(16 * n + 16)

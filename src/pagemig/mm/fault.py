@@ -29,10 +29,10 @@ from .pgtable import (
     _PAGE_PRESENT,
     _PAGE_RW,
     _PAGE_SPECIAL,
-    PMD_SHIFT,
     PTE_INDEX_MASK,
     pte_mkdirty,
     pte_mkyoung,
+    pte_page,
     pte_present,
     pte_write,
 )
@@ -64,7 +64,7 @@ def user_access(mm: MmStruct, addr: int, write: bool) -> Page:
     # The MMU: a present pte that allows the access needs no fault; the
     # hardware sets the accessed (and dirty) bits itself.
     if 0 <= addr < mm.task_size:
-        table = mm.pte_pages.get(addr >> PMD_SHIFT)
+        table = pte_page(mm.pgd, addr)
         if table is not None:
             i = (addr >> PAGE_SHIFT) & PTE_INDEX_MASK
             pte = table[i]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Final
 
 from .bug import BUG_ON, VM_BUG_ON
 from .gfp import GFP_HIGHUSER_MOVABLE
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from .fs import Inode
     from .sched import SchedulerHost
 
-NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
-NR_SHMEM: Final = ZoneStatItem.NR_SHMEM
+NR_FILE_PAGES: Final = int(ZoneStatItem.NR_FILE_PAGES)
+NR_SHMEM: Final = int(ZoneStatItem.NR_SHMEM)
 PAGECACHE_TAG_DIRTY: Final = 0
 PAGECACHE_TAG_WRITEBACK: Final = 1
 AOP_WRITEPAGE_ACTIVATE: Final = 0x80000
@@ -75,11 +75,11 @@ class AddressSpace(PageMapping):
         "tags",
         "tree_lock",
     )
-    mapping_flags: ClassVar[int] = 0
 
     def __init__(self, host_machine: Machine, host: Inode | None = None,
                  a_ops: AddressSpaceOperations | None = None, *, account_dirty: bool = True,
                  writeback: bool = True) -> None:
+        super().__init__(0)  # a file's mapping carries no tag
         self.host = host
         self.flags = GFP_HIGHUSER_MOVABLE
         self.a_ops = a_ops or AddressSpaceOperations("none")

@@ -64,9 +64,8 @@ from .pgtable import (
     _PAGE_DIRTY,
     _PAGE_PRESENT,
     _PAGE_RW,
-    PGDIR_SHIFT,
     PMD_SHIFT,
-    PUD_SHIFT,
+    pmd_table_alloc,
     pte_dirty,
     pte_modify,
     pte_present,
@@ -542,8 +541,7 @@ def huge_pte_offset(mm: MmStruct, addr: int) -> int:
 
 def huge_pte_alloc(mm: MmStruct, addr: int) -> None:
     """pud_alloc + pmd_alloc: the levels above the huge pmd."""
-    mm.pgd_present.add(addr >> PGDIR_SHIFT)
-    mm.pud_present.add(addr >> PUD_SHIFT)
+    pmd_table_alloc(mm.pgd, addr)
 
 
 def set_huge_pte_at(mm: MmStruct, addr: int, pte: int) -> None:

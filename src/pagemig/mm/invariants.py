@@ -159,7 +159,7 @@ def _walk(ctx: CheckContext, head: ListHead, what: str) -> list[Page]:
             break
         pages.append(node)
         prev = node
-        node = node.lru_next  # type: ignore[assignment]
+        node = node.lru_next
     return pages
 
 
@@ -215,7 +215,7 @@ def _find_head(page: Page) -> ListHead | None:
             return None
         node = node.lru_next
         steps += 1
-    return node
+    return node if isinstance(node, ListHead) else None
 
 
 # --- counters and references --------------------------------------------------------------

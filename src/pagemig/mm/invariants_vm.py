@@ -16,9 +16,7 @@ from .mmap import MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, MmStruct, VmAreaStruc
 from .mmzone import Zone, ZoneStatItem
 from .page import PAGE_SHIFT, Page, PageAnon, PageDirty, PageKsm, PageSwapBacked, PageSwapCache, PG_buddy
 from .pgtable import (
-    PGDIR_SHIFT,
     PMD_SHIFT,
-    PUD_SHIFT,
     is_swap_pte,
     pte_pfn,
     pte_present,
@@ -85,9 +83,6 @@ def check_page_tables(ctx: CheckContext) -> None:
         for vpn, pte in sorted(mm.ptes.items()):
             addr = vpn << PAGE_SHIFT
             where = f"pid {pid} addr {addr:#x}"
-            if (addr >> PMD_SHIFT not in mm.pmd_present or addr >> PUD_SHIFT not in mm.pud_present
-                    or addr >> PGDIR_SHIFT not in mm.pgd_present):
-                ctx.fail(f"{where}: pte under a non-present pgd/pud/pmd")
             vma = _vma_of(mm, addr)
             if vma is None:
                 ctx.fail(f"{where}: pte outside every VMA")

@@ -9,7 +9,7 @@ Writes break COW through do_wp_page, which never reuses a KSM page.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON
 from .mmap import (
@@ -61,9 +61,9 @@ class StableNode(PageMapping):
     """struct stable_node: what a KSM page's mapping points at."""
 
     __slots__ = ("hlist", "kpfn")
-    mapping_flags: ClassVar[int] = PAGE_MAPPING_ANON | PAGE_MAPPING_KSM
 
     def __init__(self, kpfn: int) -> None:
+        super().__init__(PAGE_MAPPING_ANON | PAGE_MAPPING_KSM)
         self.kpfn = kpfn
         self.hlist: list[RmapItem] = []
 

@@ -9,22 +9,34 @@ migration list or any other private list. A ``ListHead`` is the sentinel.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .page import Page
 
-    Node: TypeAlias = "ListHead | Page"
+
+class ListNode:
+    """The two links of a ``struct list_head``: a list's head, or the
+    ``lru`` member embedded in a ``struct page`` (``Page`` derives from it).
+    An entry on no list has both links None. One base class, so that a
+    compiled build writes the links as struct fields."""
+
+    __slots__ = ("lru_next", "lru_prev")
+
+    def __init__(self) -> None:
+        self.lru_next: ListNode | None = None
+        self.lru_prev: ListNode | None = None
 
 
-class ListHead:
-    """A circular doubly linked list head (``struct list_head``)."""
+class ListHead(ListNode):
+    """A circular doubly linked list head (``struct list_head``); its links
+    are never None."""
 
-    __slots__ = ("lru_next", "lru_prev", "owner")
+    __slots__ = ("owner",)
 
     def __init__(self, owner: object = None) -> None:
-        self.lru_next: Node = self
-        self.lru_prev: Node = self
+        self.lru_next = self
+        self.lru_prev = self
         # Who the list belongs to (a zone LRU list names its zone and lru);
         # None for private lists such as a migration list.
         self.owner = owner
@@ -39,7 +51,13 @@ class ListHead:
         return f"ListHead(owner={self.owner!r})"
 
 
-def _list_add(new: Page, prev: Node, next_: Node) -> None:
+def _linked(node: ListNode | None) -> ListNode:
+    """A link of a node that is on a list (a list's links are never None)."""
+    assert node is not None, "a list entry with a cleared link"
+    return node
+
+
+def _list_add(new: ListNode, prev: ListNode, next_: ListNode) -> None:
     next_.lru_prev = new
     new.lru_next = next_
     new.lru_prev = prev
@@ -48,12 +66,12 @@ def _list_add(new: Page, prev: Node, next_: Node) -> None:
 
 def list_add(new: Page, head: ListHead) -> None:
     """Insert ``new`` right after ``head`` (stack order)."""
-    _list_add(new, head, head.lru_next)
+    _list_add(new, head, _linked(head.lru_next))
 
 
 def list_add_tail(new: Page, head: ListHead) -> None:
     """Insert ``new`` before ``head`` (queue order)."""
-    _list_add(new, head.lru_prev, head)
+    _list_add(new, _linked(head.lru_prev), head)
 
 
 def list_del(entry: Page) -> None:
@@ -88,9 +106,9 @@ def list_splice_init(src: ListHead, dst: ListHead) -> None:
     """Move every entry of ``src`` to the front of ``dst``; ``src`` becomes empty."""
     if list_empty(src):
         return
-    first = src.lru_next
-    last = src.lru_prev
-    at = dst.lru_next
+    first = _linked(src.lru_next)
+    last = _linked(src.lru_prev)
+    at = _linked(dst.lru_next)
     first.lru_prev = dst
     dst.lru_next = first
     last.lru_next = at
@@ -110,9 +128,11 @@ def lru_to_page(head: ListHead) -> Page:
 
 def list_for_each_entry_safe(head: ListHead) -> Iterator[Page]:
     """Iterate while allowing the current entry to be removed (or moved)."""
-    entry = head.lru_next
+    from .page import Page
+
+    entry = _linked(head.lru_next)
     while entry is not head:
         next_ = entry.lru_next
-        yield entry  # type: ignore[misc]
-        assert next_ is not None
-        entry = next_
+        assert isinstance(entry, Page)
+        yield entry
+        entry = _linked(next_)

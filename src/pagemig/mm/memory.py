@@ -55,13 +55,12 @@ from .pgtable import (
     _PAGE_PROTNONE,
     _PAGE_RW,
     PGDIR_SHIFT,
+    PMD_INDEX_MASK,
     PMD_SHIFT,
     PTE_INDEX_MASK,
-    PTRS_PER_PTE,
     PUD_SHIFT,
     pfn_pte,
-    pgd_index,
-    pmd_index,
+    pmd_table,
     pte_dirty,
     pte_mkclean,
     pte_mkdirty,
@@ -70,6 +69,8 @@ from .pgtable import (
     pte_mkwrite,
     pte_mkyoung,
     pte_none,
+    pte_page,
+    pte_page_alloc,
     pte_pfn,
     pte_present,
     pte_special,
@@ -77,7 +78,7 @@ from .pgtable import (
     pte_write,
     pte_wrprotect,
     pte_young,
-    pud_index,
+    pud_table,
     swp_entry_to_pte,
 )
 from .rmap import (
@@ -146,35 +147,33 @@ def PTR_ERR(value: FollowPageError) -> int:
 
 
 def pgd_present(mm: MmStruct, addr: int) -> bool:
-    return pgd_index(addr) in mm.pgd_present
+    return pud_table(mm.pgd, addr) is not None
 
 
 def pud_present(mm: MmStruct, addr: int) -> bool:
-    return pud_index(addr) in mm.pud_present
+    return pmd_table(mm.pgd, addr) is not None
 
 
 def pmd_present(mm: MmStruct, addr: int) -> bool:
-    return pmd_index(addr) in mm.pmd_present
+    return pte_page(mm.pgd, addr) is not None
 
 
 def pte_alloc_map(mm: MmStruct, addr: int) -> None:
     """Make sure every level above the pte exists (__pte_alloc and friends)."""
-    mm.pgd_present.add(pgd_index(addr))
-    mm.pud_present.add(pud_index(addr))
-    mm.pmd_present.add(pmd_index(addr))
+    pte_page_alloc(mm.pgd, addr)
 
 
 def pte_read(mm: MmStruct, addr: int) -> int:
-    table = mm.pte_pages.get(addr >> PMD_SHIFT)
+    table = pte_page(mm.pgd, addr)
     return table[(addr >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
 
 
 def set_pte_at(mm: MmStruct, addr: int, pte: int) -> None:
-    table = mm.pte_pages.get(addr >> PMD_SHIFT)
+    table = pte_page(mm.pgd, addr)
     if table is None:
         if not pte:
             return
-        table = mm.pte_pages[addr >> PMD_SHIFT] = [0] * PTRS_PER_PTE
+        table = pte_page_alloc(mm.pgd, addr)
     table[(addr >> PAGE_SHIFT) & PTE_INDEX_MASK] = pte
 
 
@@ -221,17 +220,17 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
     page; ERR_PTR(-EFAULT) for a pte without struct page. FOLL_GET takes a
     reference."""
     mm = vma.vm_mm
-    # pgd_present, pud_present
-    if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present):
+    pmd = pmd_table(mm.pgd, address)  # pgd_offset/pgd_present, pud_offset/pud_present
+    if pmd is None:
         return None
     if mm.huge_ptes and address >> PMD_SHIFT in mm.huge_ptes:  # pmd_huge
         if flags & FOLL_GET:
             raise KernelBug("kernel BUG at mm/memory.c: follow_page(FOLL_GET) of a huge pmd")
         return follow_huge_pmd(mm, address, mm.huge_ptes[address >> PMD_SHIFT])
-    if address >> PMD_SHIFT not in mm.pmd_present:  # pmd_none
+    table = pmd[(address >> PMD_SHIFT) & PMD_INDEX_MASK]  # pmd_offset
+    if table is None:  # pmd_none
         return None
-    table = mm.pte_pages.get(address >> PMD_SHIFT)  # pte_offset_map
-    pte = table[(address >> PAGE_SHIFT) & PTE_INDEX_MASK] if table is not None else 0
+    pte = table[(address >> PAGE_SHIFT) & PTE_INDEX_MASK]  # pte_offset_map
     if not pte & _PTE_PRESENT_MASK:  # pte_present
         return None
     if flags & FOLL_WRITE and not pte & _PAGE_RW:
@@ -607,16 +606,37 @@ def free_page_and_swap_cache(page: Page) -> None:
 
 
 def free_pgtables(mm: MmStruct, start: int, end: int) -> None:
-    """Free the page-table levels of [start, end) that no VMA needs any more."""
+    """Free the page-table levels of [start, end) that no VMA needs any more:
+    pte pages, then pmd tables, then pud tables (their entries are all none
+    by now: zap_pte_range cleared them)."""
     from .mmap import find_vma_intersection
-    from .pgtable import PGDIR_SHIFT, PMD_SHIFT, PUD_SHIFT
 
-    for shift, present in ((PMD_SHIFT, mm.pmd_present), (PUD_SHIFT, mm.pud_present),
-                           (PGDIR_SHIFT, mm.pgd_present)):
-        for idx in [i for i in present if start >> shift <= i <= (end - 1) >> shift]:
-            lo, hi = idx << shift, (idx + 1) << shift
-            if find_vma_intersection(mm, lo, hi) is None:
-                present.discard(idx)
+    def unused(idx: int, shift: int) -> bool:
+        return find_vma_intersection(mm, idx << shift, (idx + 1) << shift) is None
+
+    pgd = mm.pgd
+    for g in range(max(start, 0) >> PGDIR_SHIFT, ((end - 1) >> PGDIR_SHIFT) + 1):
+        pud = pgd[g]
+        if pud is None:
+            continue
+        for u in _indices_under(g, start >> PUD_SHIFT, (end - 1) >> PUD_SHIFT):
+            pmd = pud[u & PMD_INDEX_MASK]
+            if pmd is None:
+                continue
+            for m in _indices_under(u, start >> PMD_SHIFT, (end - 1) >> PMD_SHIFT):
+                if pmd[m & PMD_INDEX_MASK] is not None and unused(m, PMD_SHIFT):
+                    pmd[m & PMD_INDEX_MASK] = None  # pte_free
+            if unused(u, PUD_SHIFT):
+                pud[u & PMD_INDEX_MASK] = None  # pmd_free
+        if unused(g, PGDIR_SHIFT):
+            pgd[g] = None  # pud_free
+
+
+def _indices_under(parent: int, first: int, last: int) -> range:
+    """The indices (at the next level down, 512 per entry) under entry
+    ``parent`` that lie in [first, last]."""
+    base = parent << 9
+    return range(max(first, base), min(last, base + 511) + 1)
 
 
 def unmap_vmas(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:

@@ -138,9 +138,9 @@ if TYPE_CHECKING:
     from .sched import TaskStruct
     from .syscalls import UserMoveArrays
 
-NR_ISOLATED_ANON: Final = ZoneStatItem.NR_ISOLATED_ANON
-NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
-NR_SHMEM: Final = ZoneStatItem.NR_SHMEM
+NR_ISOLATED_ANON: Final = int(ZoneStatItem.NR_ISOLATED_ANON)
+NR_FILE_PAGES: Final = int(ZoneStatItem.NR_FILE_PAGES)
+NR_SHMEM: Final = int(ZoneStatItem.NR_SHMEM)
 MPOL_MF_MOVE: Final = 1 << 1
 MPOL_MF_MOVE_ALL: Final = 1 << 2
 
@@ -215,7 +215,8 @@ def remove_migration_pte(new: Page, vma: VmAreaStruct, addr: int, old: object) -
         if not is_swap_pte(pte):
             return SWAP_AGAIN
         entry = pte_to_swp_entry(pte)
-        if not is_migration_entry(entry) or migration_entry_to_pfn(entry) != old.pfn:  # type: ignore[attr-defined]
+        assert isinstance(old, Page)  # rmap_walk's arg: the page being migrated
+        if not is_migration_entry(entry) or migration_entry_to_pfn(entry) != old.pfn:
             return SWAP_AGAIN
         get_page(new)
         mm.migration_rss.pop(addr >> 12, None)
@@ -704,7 +705,7 @@ class PageToNodeArray:
 
     def __init__(self, n: int) -> None:
         self.entries = [PageToNode() for _ in range(n)]
-        self._index: dict[int, PageToNode] | None = None
+        self._index: dict[Page, PageToNode] | None = None  # keyed by identity
 
     def __getitem__(self, i: int) -> PageToNode:
         return self.entries[i]
@@ -720,9 +721,9 @@ class PageToNodeArray:
             while self[i].node != MAX_NUMNODES:
                 pp = self[i]
                 if pp.page is not None:
-                    index.setdefault(id(pp.page), pp)
+                    index.setdefault(pp.page, pp)
                 i += 1
-        return index.get(id(p))
+        return index.get(p)
 
 
 PAGE_TO_NODE_SIZE: Final = 24  # sizeof(struct page_to_node) on 64-bit

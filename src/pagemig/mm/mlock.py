@@ -38,7 +38,7 @@ from .swap import put_page
 from .vmscan import isolate_lru_page, putback_lru_page
 from .vmstat import VM_EVENT_NAMES
 
-NR_MLOCK: Final = ZoneStatItem.NR_MLOCK
+NR_MLOCK: Final = int(ZoneStatItem.NR_MLOCK)
 _MLOCKED: Final = 1 << PG_mlocked
 UNEVICTABLE_PGMLOCKED: Final = VM_EVENT_NAMES.index("unevictable_pgs_mlocked")
 UNEVICTABLE_PGMUNLOCKED: Final = VM_EVENT_NAMES.index("unevictable_pgs_munlocked")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from .page import PAGE_SHIFT, PAGE_SIZE
-from .pgtable import PageTables, vm_get_page_prot
+from .pgtable import PageTables, Pgd, vm_get_page_prot
 from .rwsem import RwSemaphore
 from .spinlock import SpinLock
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .page import Page
     from .rmap import AnonVma, AnonVmaChain
     from .sched import TaskStruct
+    from .uaccess import TlbEntry
 
 # include/linux/mm.h (2.6.35)
 VM_READ: Final = 0x00000001
@@ -152,14 +153,12 @@ class MmStruct:
         self.machine = machine
         self.mmap: list[VmAreaStruct] = []
         self._ends: list[int] = []
-        # Page tables: the ptes by virtual page number (pte pages of 512
-        # entries per pmd); the upper levels as the sets of present pgd/pud/pmd
-        # indices. ``pte_pages`` is the same storage, indexed by hot paths.
+        self.mmap_cache: VmAreaStruct | None = None  # last result of find_vma
+        # Page tables: pgd -> pud -> pmd tables -> pte pages of 512 entries
+        # (``ptes`` reads them as a mapping by virtual page number; ``pgd``
+        # is the same tree, walked by hot paths).
         self.ptes = PageTables()
-        self.pte_pages = self.ptes.pte_pages
-        self.pgd_present: set[int] = set()
-        self.pud_present: set[int] = set()
-        self.pmd_present: set[int] = set()
+        self.pgd: Pgd = self.ptes.pgd
         # hugetlb: the pmds that map a huge page themselves, by pmd index.
         self.huge_ptes: dict[int, int] = {}
         self.page_table_lock = SpinLock(machine, "page_table_lock")
@@ -183,7 +182,7 @@ class MmStruct:
         # The model's TLB for get_user/put_user (uaccess.py): vpn -> (pte after
         # the access, the frame's bytes); an entry is used only while the pte
         # is unchanged, when the MMU's access would change nothing.
-        self.uaccess_tlb: dict[int, tuple[int, memoryview]] = {}
+        self.uaccess_tlb: dict[int, TlbEntry] = {}
 
     def __repr__(self) -> str:
         return f"<mm {len(self.mmap)} vmas rss={self.rss}>"
@@ -198,8 +197,15 @@ class MmStruct:
 
 def find_vma(mm: MmStruct, addr: int) -> VmAreaStruct | None:
     """The first VMA with addr < vm_end (it may start above addr), or None."""
+    # Check the cache first: the VMA the last lookup found, if it contains addr.
+    vma = mm.mmap_cache
+    if vma is not None and vma.vm_end > addr and vma.vm_start <= addr:
+        return vma
     i = bisect.bisect_right(mm._ends, addr)
-    return mm.mmap[i] if i < len(mm.mmap) else None
+    vma = mm.mmap[i] if i < len(mm.mmap) else None
+    if vma is not None:
+        mm.mmap_cache = vma
+    return vma
 
 
 def find_vma_prev(mm: MmStruct, addr: int) -> tuple[VmAreaStruct | None, VmAreaStruct | None]:
@@ -227,6 +233,8 @@ def vma_unlink(mm: MmStruct, vma: VmAreaStruct) -> None:
     i = mm.mmap.index(vma)
     del mm.mmap[i]
     del mm._ends[i]
+    if mm.mmap_cache is vma:
+        mm.mmap_cache = None
     if vma.vm_file is not None:
         _i_mmap(vma).remove(vma)
 

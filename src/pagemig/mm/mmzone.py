@@ -50,11 +50,11 @@ class LruList(IntEnum):
     LRU_UNEVICTABLE = 4
 
 
-LRU_INACTIVE_ANON: Final = LruList.LRU_INACTIVE_ANON
-LRU_ACTIVE_ANON: Final = LruList.LRU_ACTIVE_ANON
-LRU_INACTIVE_FILE: Final = LruList.LRU_INACTIVE_FILE
-LRU_ACTIVE_FILE: Final = LruList.LRU_ACTIVE_FILE
-LRU_UNEVICTABLE: Final = LruList.LRU_UNEVICTABLE
+LRU_INACTIVE_ANON: Final = int(LruList.LRU_INACTIVE_ANON)
+LRU_ACTIVE_ANON: Final = int(LruList.LRU_ACTIVE_ANON)
+LRU_INACTIVE_FILE: Final = int(LruList.LRU_INACTIVE_FILE)
+LRU_ACTIVE_FILE: Final = int(LruList.LRU_ACTIVE_FILE)
+LRU_UNEVICTABLE: Final = int(LruList.LRU_UNEVICTABLE)
 LRU_BASE: Final = 0
 LRU_ACTIVE: Final = 1
 LRU_FILE: Final = 2
@@ -96,7 +96,7 @@ class ZoneStatItem(IntEnum):
 
 
 NR_VM_ZONE_STAT_ITEMS: Final = len(ZoneStatItem)
-NR_LRU_BASE: Final = ZoneStatItem.NR_INACTIVE_ANON
+NR_LRU_BASE: Final = int(ZoneStatItem.NR_INACTIVE_ANON)
 NUMA_STATS: Final = (ZoneStatItem.NUMA_HIT, ZoneStatItem.NUMA_MISS, ZoneStatItem.NUMA_FOREIGN,
               ZoneStatItem.NUMA_INTERLEAVE_HIT, ZoneStatItem.NUMA_LOCAL, ZoneStatItem.NUMA_OTHER)
 

@@ -9,14 +9,12 @@ TestClearPageX accessors are the kernel's names for the same bits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Final
-
-from mypy_extensions import mypyc_attr
+from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON
+from .list import ListNode
 
 if TYPE_CHECKING:
-    from .list import Node
     from .mmzone import Zone
 
 PAGE_SHIFT: Final = 12
@@ -82,27 +80,29 @@ def page_flag_names(flags: int) -> list[str]:
     return [name for bit, name in PAGEFLAG_NAMES.items() if flags >> bit & 1]
 
 
-# Interpreted code (tests) may define its own kinds of mapping.
-@mypyc_attr(allow_interpreted_subclasses=True)
 class PageMapping:
     """What ``page->mapping`` may point at: an address_space, an anon_vma or a
     KSM stable node. The kernel tags the pointer's low bits; here each kind
-    carries its tag as the class attribute ``mapping_flags``."""
+    carries its tag in ``mapping_flags``, given to this constructor by each
+    kind (a field, not a class attribute, so that the compiled build reads it
+    as a struct field: PageAnon and page_mapping read it several times per
+    migrated page)."""
 
-    __slots__ = ()
-    mapping_flags: ClassVar[int] = 0
+    __slots__ = ("mapping_flags",)
+
+    def __init__(self, mapping_flags: int = 0) -> None:
+        self.mapping_flags = mapping_flags
 
 
-class Page:
-    """struct page. ``_mapcount`` starts at -1 as in the kernel."""
+class Page(ListNode):
+    """struct page. ``_mapcount`` starts at -1 as in the kernel; the ``lru``
+    links (``lru_next``/``lru_prev``) come from ListNode."""
 
     __slots__ = (
         "_count",
         "_mapcount",
         "flags",
         "index",
-        "lru_next",
-        "lru_prev",
         "mapping",
         "pfn",
         "private",
@@ -116,8 +116,8 @@ class Page:
         self.mapping: PageMapping | None = None
         self.index = 0
         self.private: object = 0
-        self.lru_next: Node | None = None
-        self.lru_prev: Node | None = None
+        self.lru_next = None
+        self.lru_prev = None
         self.pfn = pfn
         self.zone = zone
 

@@ -38,13 +38,13 @@ from .vmstat import PGALLOC, PGFREE, UNEVICTABLE_PGMLOCKFREED
 if TYPE_CHECKING:
     from ..machine import Machine
 
-NR_FREE_PAGES: Final = ZoneStatItem.NR_FREE_PAGES
-NR_MLOCK: Final = ZoneStatItem.NR_MLOCK
-NUMA_HIT: Final = ZoneStatItem.NUMA_HIT
-NUMA_MISS: Final = ZoneStatItem.NUMA_MISS
-NUMA_FOREIGN: Final = ZoneStatItem.NUMA_FOREIGN
-NUMA_LOCAL: Final = ZoneStatItem.NUMA_LOCAL
-NUMA_OTHER: Final = ZoneStatItem.NUMA_OTHER
+NR_FREE_PAGES: Final = int(ZoneStatItem.NR_FREE_PAGES)
+NR_MLOCK: Final = int(ZoneStatItem.NR_MLOCK)
+NUMA_HIT: Final = int(ZoneStatItem.NUMA_HIT)
+NUMA_MISS: Final = int(ZoneStatItem.NUMA_MISS)
+NUMA_FOREIGN: Final = int(ZoneStatItem.NUMA_FOREIGN)
+NUMA_LOCAL: Final = int(ZoneStatItem.NUMA_LOCAL)
+NUMA_OTHER: Final = int(ZoneStatItem.NUMA_OTHER)
 
 # alloc_flags (mm/internal.h, page_alloc.c)
 ALLOC_WMARK_MIN: Final = 0x00

@@ -29,11 +29,11 @@ from .page import (
 )
 from .spinlock import spin_lock_irq, spin_unlock_irq
 
-NR_FILE_DIRTY: Final = ZoneStatItem.NR_FILE_DIRTY
+NR_FILE_DIRTY: Final = int(ZoneStatItem.NR_FILE_DIRTY)
 _DIRTY: Final = 1 << PG_dirty
 _LOCKED: Final = 1 << PG_locked
 _RECLAIM: Final = 1 << PG_reclaim
-NR_WRITEBACK: Final = ZoneStatItem.NR_WRITEBACK
+NR_WRITEBACK: Final = int(ZoneStatItem.NR_WRITEBACK)
 
 
 def mapping_cap_account_dirty(mapping: AddressSpace) -> bool:

@@ -72,11 +72,7 @@ def lock_page(page: Page) -> None:
     machine = page.zone.machine
     schedule_point(machine, "lock_page")
     if not trylock_page(page):
-        machine.page_waiters[page] = machine.page_waiters.get(page, 0) + 1
-        try:
-            wait_until(machine, lambda: not page.flags & _LOCKED, f"lock_page(pfn {page.pfn:#x})")
-        finally:
-            _drop_waiter(page)
+        _wait_on_page_bit_locked(page, "lock_page")
         page.flags |= _LOCKED
 
 
@@ -86,14 +82,20 @@ def unlock_page(page: Page) -> None:
 
 
 def wait_on_page_locked(page: Page) -> None:
-    machine = page.zone.machine
     if page.flags & _LOCKED:
-        machine.page_waiters[page] = machine.page_waiters.get(page, 0) + 1
-        try:
-            wait_until(machine, lambda: not page.flags & _LOCKED,
-                       f"wait_on_page_locked(pfn {page.pfn:#x})")
-        finally:
-            _drop_waiter(page)
+        _wait_on_page_bit_locked(page, "wait_on_page_locked")
+
+
+def _wait_on_page_bit_locked(page: Page, caller: str) -> None:
+    """Sleep, counted among the page's waiters, until PG_locked is clear
+    (the kernel's wait_on_page_bit). A function of its own, so that the
+    callers build no closure when the page is not locked."""
+    machine = page.zone.machine
+    machine.page_waiters[page] = machine.page_waiters.get(page, 0) + 1
+    try:
+        wait_until(machine, lambda: not page.flags & _LOCKED, f"{caller}(pfn {page.pfn:#x})")
+    finally:
+        _drop_waiter(page)
 
 
 def _drop_waiter(page: Page) -> None:

@@ -2,16 +2,18 @@
 
 A pte is one int. Present entries carry the pfn above PAGE_SHIFT and flag
 bits below it; a non-present, non-zero entry holds a swap entry (which may be
-a migration entry). The upper levels (pgd, pud, pmd) are modelled by the set
-of their present indices on the mm, so each level's present check can fail.
+a migration entry). The levels above (pgd, pud, pmd) are tables of 512 entries
+as in the kernel (``PageTables``); a level is present when its table exists,
+so each level's present check can fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from .page import PAGE_SHIFT
+from .swapops import swp_entry, swp_offset, swp_type
 
 _PAGE_PRESENT: Final = 1 << 0
 _PAGE_RW: Final = 1 << 1
@@ -27,11 +29,14 @@ PUD_SHIFT: Final = 30
 PGDIR_SHIFT: Final = 39
 PMD_SIZE: Final = 1 << PMD_SHIFT
 
-# Swap ptes: the entry above every flag bit (as x86-64 keeps the offset above
-# _PAGE_PROTNONE and _PAGE_SPECIAL), present clear, bit 1 set so a swap pte
-# is never zero (pte_none).
-_SWP_MARK: Final = 1 << 1
-_SWP_SHIFT: Final = 10
+# Swap ptes as x86-64 lays them out (asm/pgtable_64.h): present clear, the
+# swap type in bits 1-5 (_PAGE_BIT_PRESENT + 1, SWP_TYPE_BITS = _PAGE_BIT_FILE
+# - _PAGE_BIT_PRESENT - 1), the offset from bit 9 (_PAGE_BIT_PROTNONE + 1,
+# because _PAGE_BIT_FILE (6) < _PAGE_BIT_PROTNONE (8)). Never zero: a swap
+# offset is at least 1 (slot 0 is the header) and a migration type is 30 or 31.
+_PAGE_BIT_PRESENT: Final = 0
+SWP_TYPE_BITS: Final = 5
+SWP_OFFSET_SHIFT: Final = 9
 
 PAGE_NONE: Final = _PAGE_PROTNONE | _PAGE_ACCESSED
 PAGE_READONLY: Final = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED
@@ -109,12 +114,27 @@ def is_swap_pte(pte: int) -> bool:
     return pte != 0 and not pte & (_PAGE_PRESENT | _PAGE_PROTNONE)
 
 
+def __swp_type(arch_entry: int) -> int:
+    return (arch_entry >> (_PAGE_BIT_PRESENT + 1)) & ((1 << SWP_TYPE_BITS) - 1)
+
+
+def __swp_offset(arch_entry: int) -> int:
+    return arch_entry >> SWP_OFFSET_SHIFT
+
+
+def __swp_entry(type_: int, offset: int) -> int:
+    return (type_ << (_PAGE_BIT_PRESENT + 1)) | (offset << SWP_OFFSET_SHIFT)
+
+
 def swp_entry_to_pte(entry: int) -> int:
-    return (entry << _SWP_SHIFT) | _SWP_MARK
+    """The arch-independent swp_entry_t to a pte (swapops.h): through the
+    arch's own encoding, which __swp_entry_to_pte takes as the pte."""
+    return __swp_entry(swp_type(entry), swp_offset(entry))
 
 
 def pte_to_swp_entry(pte: int) -> int:
-    return pte >> _SWP_SHIFT
+    """A swap pte to the arch-independent swp_entry_t (swapops.h)."""
+    return swp_entry(__swp_type(pte), __swp_offset(pte))
 
 
 def vm_get_page_prot(vm_flags: int) -> int:
@@ -142,27 +162,119 @@ def pmd_index(addr: int) -> int:
 
 
 
-# --- the pte pages of an mm -------------------------------------------------------------------
+# --- the page tables of an mm: pgd -> pud -> pmd -> pte pages ------------------------------
 
+PTRS_PER_PGD: Final = 512
+PTRS_PER_PUD: Final = 512
+PTRS_PER_PMD: Final = 512
 PTE_INDEX_MASK: Final = PTRS_PER_PTE - 1
+PMD_INDEX_MASK: Final = PTRS_PER_PMD - 1
 PTE_PAGE_SHIFT: Final = PMD_SHIFT - PAGE_SHIFT  # vpn >> this: the pmd a pte lives under
+_INDEX_MASK: Final = 511  # of every level: 512 entries each
+_TOP: Final = 1 << (PGDIR_SHIFT + 9)  # 256 TiB: four levels of 512 entries
+
+PtePage: TypeAlias = "list[int]"
+PmdTable: TypeAlias = "list[list[int] | None]"
+PudTable: TypeAlias = "list[list[list[int] | None] | None]"
+Pgd: TypeAlias = "list[list[list[list[int] | None] | None] | None]"
+
+
+def new_pgd() -> Pgd:
+    """pgd_alloc: an empty top level (no pud table present)."""
+    return [None] * PTRS_PER_PGD
+
+
+def pmd_table_alloc(pgd: Pgd, addr: int) -> PmdTable:
+    """pud_alloc + pmd_alloc: the pud and pmd tables above ``addr`` (created
+    when missing), so its pgd and pud entries are present. Returns the pmd
+    table."""
+    pud = pgd[addr >> PGDIR_SHIFT]
+    if pud is None:
+        pud = pgd[addr >> PGDIR_SHIFT] = [None] * PTRS_PER_PUD
+    pmd = pud[(addr >> PUD_SHIFT) & _INDEX_MASK]
+    if pmd is None:
+        pmd = pud[(addr >> PUD_SHIFT) & _INDEX_MASK] = [None] * PTRS_PER_PMD
+    return pmd
+
+
+def pte_page_alloc(pgd: Pgd, addr: int) -> PtePage:
+    """__pte_alloc with the levels above: the pte page mapping ``addr``."""
+    pmd = pmd_table_alloc(pgd, addr)
+    table = pmd[(addr >> PMD_SHIFT) & _INDEX_MASK]
+    if table is None:
+        table = pmd[(addr >> PMD_SHIFT) & _INDEX_MASK] = [0] * PTRS_PER_PTE
+    return table
+
+
+def pud_table(pgd: Pgd, addr: int) -> PudTable | None:
+    """pgd_offset + pgd_present: the pud table, None when the pgd entry is none."""
+    if not 0 <= addr < _TOP:
+        return None
+    return pgd[addr >> PGDIR_SHIFT]
+
+
+def pmd_table(pgd: Pgd, addr: int) -> PmdTable | None:
+    """... + pud_offset + pud_present: the pmd table, or None."""
+    if not 0 <= addr < _TOP:
+        return None
+    pud = pgd[addr >> PGDIR_SHIFT]
+    return pud[(addr >> PUD_SHIFT) & _INDEX_MASK] if pud is not None else None
+
+
+def pte_page(pgd: Pgd, addr: int) -> PtePage | None:
+    """The whole walk to the pte page of ``addr`` (pmd_present at the end),
+    or None where a level is not present."""
+    if not 0 <= addr < _TOP:
+        return None
+    pud = pgd[addr >> PGDIR_SHIFT]
+    if pud is None:
+        return None
+    pmd = pud[(addr >> PUD_SHIFT) & _INDEX_MASK]
+    if pmd is None:
+        return None
+    return pmd[(addr >> PMD_SHIFT) & _INDEX_MASK]
+
+
+def pte_pages_in(pgd: Pgd, lo: int, hi: int) -> Iterator[tuple[int, PtePage]]:
+    """The (pmd number, pte page) of the present pte pages that map some of
+    [lo, hi) (byte addresses), in address order, skipping absent levels."""
+    hi = min(hi, _TOP)
+    lo = max(lo, 0)
+    if hi <= lo:
+        return
+    for g in range(lo >> PGDIR_SHIFT, ((hi - 1) >> PGDIR_SHIFT) + 1):
+        pud = pgd[g]
+        if pud is None:
+            continue
+        base_u = g << 9
+        for u in range(max(lo >> PUD_SHIFT, base_u), min((hi - 1) >> PUD_SHIFT, base_u + 511) + 1):
+            pmd = pud[u & _INDEX_MASK]
+            if pmd is None:
+                continue
+            base_m = u << 9
+            for m in range(max(lo >> PMD_SHIFT, base_m), min((hi - 1) >> PMD_SHIFT, base_m + 511) + 1):
+                table = pmd[m & _INDEX_MASK]
+                if table is not None:
+                    yield m, table
 
 
 class PageTables(MutableMapping[int, int]):
-    """The ptes of one mm as the kernel keeps them: one pte page of
-    PTRS_PER_PTE entries per pmd that has any (``pte_pages``, by vpn >> 9),
-    an entry of 0 being pte_none. It reads as a mapping from virtual page
-    number to the non-none ptes, in address order; hot paths index
-    ``pte_pages`` directly. A pte costs 8 bytes plus its int, not a dict entry.
+    """The ptes of one mm as the kernel keeps them: a radix tree of four
+    levels of 512 entries, the pgd (``pgd``) pointing to pud tables, pud
+    entries to pmd tables, pmd entries to pte pages of PTRS_PER_PTE ptes,
+    an entry of 0 being pte_none. A level is present when its table exists.
+    It reads as a mapping from virtual page number to the non-none ptes, in
+    address order; hot paths walk ``pgd`` directly (pte_page). A pte costs
+    8 bytes plus its int.
     """
 
-    __slots__ = ("pte_pages",)
+    __slots__ = ("pgd",)
 
     def __init__(self) -> None:
-        self.pte_pages: dict[int, list[int]] = {}
+        self.pgd: Pgd = new_pgd()
 
     def __getitem__(self, vpn: int) -> int:
-        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        table = pte_page(self.pgd, vpn << PAGE_SHIFT)
         if table is not None:
             pte = table[vpn & PTE_INDEX_MASK]
             if pte:
@@ -170,7 +282,7 @@ class PageTables(MutableMapping[int, int]):
         raise KeyError(vpn)
 
     def get(self, vpn: int, default: Any = None) -> Any:
-        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        table = pte_page(self.pgd, vpn << PAGE_SHIFT)
         if table is not None:
             pte = table[vpn & PTE_INDEX_MASK]
             if pte:
@@ -181,36 +293,27 @@ class PageTables(MutableMapping[int, int]):
         return isinstance(vpn, int) and self.get(vpn, 0) != 0
 
     def __setitem__(self, vpn: int, pte: int) -> None:
-        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
-        if table is None:
-            table = self.pte_pages[vpn >> PTE_PAGE_SHIFT] = [0] * PTRS_PER_PTE
-        table[vpn & PTE_INDEX_MASK] = pte
+        pte_page_alloc(self.pgd, vpn << PAGE_SHIFT)[vpn & PTE_INDEX_MASK] = pte
 
     def __delitem__(self, vpn: int) -> None:
-        table = self.pte_pages.get(vpn >> PTE_PAGE_SHIFT)
+        table = pte_page(self.pgd, vpn << PAGE_SHIFT)
         if table is None or not table[vpn & PTE_INDEX_MASK]:
             raise KeyError(vpn)
         table[vpn & PTE_INDEX_MASK] = 0
 
     def __iter__(self) -> Iterator[int]:
-        for nr in sorted(self.pte_pages):
-            base = nr << PTE_PAGE_SHIFT
-            for i, pte in enumerate(self.pte_pages[nr]):
-                if pte:
-                    yield base + i
+        for vpn, _ in self.range(0, _TOP >> PAGE_SHIFT):
+            yield vpn
 
     def __len__(self) -> int:
-        return sum(PTRS_PER_PTE - table.count(0) for table in self.pte_pages.values())
+        return sum(PTRS_PER_PTE - table.count(0) for _, table in pte_pages_in(self.pgd, 0, _TOP))
 
     def range(self, lo: int, hi: int) -> list[tuple[int, int]]:
         """The (vpn, pte) pairs of the non-none ptes with lo <= vpn < hi, in order."""
         out: list[tuple[int, int]] = []
-        if hi <= lo:
-            return out
-        first, last = lo >> PTE_PAGE_SHIFT, (hi - 1) >> PTE_PAGE_SHIFT
-        for nr in sorted(nr for nr in self.pte_pages if first <= nr <= last):
+        for nr, table in pte_pages_in(self.pgd, lo << PAGE_SHIFT, hi << PAGE_SHIFT):
             base = nr << PTE_PAGE_SHIFT
-            for i, pte in enumerate(self.pte_pages[nr]):
+            for i, pte in enumerate(table):
                 if pte and lo <= base + i < hi:
                     out.append((base + i, pte))
         return out

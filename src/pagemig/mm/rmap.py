@@ -9,7 +9,7 @@ A file page is reached through its mapping's ``i_mmap`` list of VMAs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .bug import BUG_ON, VM_BUG_ON
 from .ksm import rmap_walk_ksm, try_to_unmap_ksm
@@ -47,19 +47,14 @@ from .pgtable import (
     _PAGE_DIRTY,
     _PAGE_PRESENT,
     _PAGE_PROTNONE,
-    PGDIR_SHIFT,
-    PMD_SHIFT,
     PTE_INDEX_MASK,
-    PUD_SHIFT,
-    pgd_index,
-    pmd_index,
     pte_dirty,
     pte_mkclean,
     pte_mkold,
+    pte_page,
     pte_write,
     pte_wrprotect,
     pte_young,
-    pud_index,
     swp_entry_to_pte,
 )
 from .spinlock import SpinLock, spin_lock, spin_unlock
@@ -72,11 +67,11 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .mmap import MmStruct
 
-NR_ANON_PAGES: Final = ZoneStatItem.NR_ANON_PAGES
+NR_ANON_PAGES: Final = int(ZoneStatItem.NR_ANON_PAGES)
 _LOCKED: Final = 1 << PG_locked
 _SWAPCACHE: Final = 1 << PG_swapcache
 _PTE_PRESENT_MASK: Final = _PAGE_PRESENT | _PAGE_PROTNONE
-NR_FILE_MAPPED: Final = ZoneStatItem.NR_FILE_MAPPED
+NR_FILE_MAPPED: Final = int(ZoneStatItem.NR_FILE_MAPPED)
 
 # enum ttu_flags
 TTU_UNMAP: Final = 0
@@ -100,9 +95,9 @@ class AnonVma(PageMapping):
     """struct anon_vma: the set of VMAs (through their chains) that may map its pages."""
 
     __slots__ = ("external_refcount", "freed", "head", "lock")
-    mapping_flags: ClassVar[int] = PAGE_MAPPING_ANON
 
     def __init__(self, host: Machine) -> None:
+        super().__init__(PAGE_MAPPING_ANON)
         self.lock = SpinLock(host, "anon_vma->lock")
         self.external_refcount = 0
         self.head: list[AnonVmaChain] = []  # same_anon_vma, in link order
@@ -325,25 +320,18 @@ def rmap_walk(page: Page, rmap_one: RmapOne, arg: object) -> int:
 
 def page_check_address(page: Page, mm: MmStruct, address: int) -> int | None:
     """The vpn of the present pte mapping ``page`` at ``address``, or None."""
-    # pgd_pud_pmd_present
-    if not (address >> PGDIR_SHIFT in mm.pgd_present and address >> PUD_SHIFT in mm.pud_present
-            and address >> PMD_SHIFT in mm.pmd_present):
+    table = pte_page(mm.pgd, address)  # pgd, pud and pmd present
+    if table is None:
         return None
     vpn = address >> PAGE_SHIFT
-    table = mm.pte_pages.get(address >> PMD_SHIFT)
-    pte = table[vpn & PTE_INDEX_MASK] if table is not None else 0
+    pte = table[vpn & PTE_INDEX_MASK]
     if pte & _PTE_PRESENT_MASK and pte >> PAGE_SHIFT == page.pfn:  # pte_present, pte_pfn
         return vpn
     return None
 
 
 def pgd_pud_pmd_present(mm: MmStruct, address: int) -> bool:
-
-    return (
-        pgd_index(address) in mm.pgd_present
-        and pud_index(address) in mm.pud_present
-        and pmd_index(address) in mm.pmd_present
-    )
+    return pte_page(mm.pgd, address) is not None
 
 
 def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: int) -> int:
@@ -354,7 +342,8 @@ def try_to_unmap_one(page: Page, vma: VmAreaStruct, address: int, flags: int) ->
     vpn = page_check_address(page, mm, address)
     if vpn is None:
         return ret
-    ptep = mm.pte_pages[address >> PMD_SHIFT]  # the pte page; the pte is ptep[i]
+    ptep = pte_page(mm.pgd, address)  # the pte page; the pte is ptep[i]
+    assert ptep is not None  # page_check_address found the pte there
     i = vpn & PTE_INDEX_MASK
     spin_lock(mm.page_table_lock)
     try:

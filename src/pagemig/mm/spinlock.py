@@ -31,12 +31,19 @@ class SpinLock:
 
 
 def spin_lock(lock: SpinLock) -> None:
-    scheduler = lock.host.scheduler
-    if scheduler is not None:
-        scheduler.wait_until(lambda: not lock.locked, f"spin_lock({lock.name})")
+    if lock.host.scheduler is not None:
+        _wait_until_unlocked(lock)
     if lock.locked:
         raise KernelBug(f"deadlock: {lock.name} is already held")
     lock.locked = True
+
+
+def _wait_until_unlocked(lock: SpinLock) -> None:
+    """Spin (let the scheduler run other tasks) until the holder unlocks. Its
+    own function, so that spin_lock builds no closure when nothing waits."""
+    scheduler = lock.host.scheduler
+    assert scheduler is not None
+    scheduler.wait_until(lambda: not lock.locked, f"spin_lock({lock.name})")
 
 
 def spin_trylock(lock: SpinLock) -> bool:

@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from ..machine import Machine
     from .mmap import MmStruct, VmAreaStruct
 
-NR_FILE_PAGES: Final = ZoneStatItem.NR_FILE_PAGES
+NR_FILE_PAGES: Final = int(ZoneStatItem.NR_FILE_PAGES)
 PSWPIN: Final = VM_EVENT_NAMES.index("pswpin")
 PSWPOUT: Final = VM_EVENT_NAMES.index("pswpout")
 

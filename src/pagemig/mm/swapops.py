@@ -17,8 +17,12 @@ SWP_HWPOISON: Final = MAX_SWAPFILES  # 29
 SWP_MIGRATION_READ: Final = MAX_SWAPFILES + SWP_HWPOISON_NUM  # 30
 SWP_MIGRATION_WRITE: Final = SWP_MIGRATION_READ + 1  # 31
 
-# Offsets get the bits below the type; 58 bits is ample for any pfn we model.
-SWP_TYPE_SHIFT: Final = 58
+# The kernel puts the type at BITS_PER_LONG - MAX_SWAPFILES_SHIFT (bit 59);
+# the model puts it at bit 57 so that every entry stays below 2**62, a native
+# int in the compiled build (a migration entry at bit 59 would be a boxed
+# long in every operation on it). Only this file and the pte conversion in
+# pgtable.py see the layout; offsets keep 57 bits, ample for any pfn.
+SWP_TYPE_SHIFT: Final = 57
 SWP_OFFSET_MASK: Final = (1 << SWP_TYPE_SHIFT) - 1
 
 

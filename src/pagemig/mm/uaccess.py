@@ -7,11 +7,15 @@ kernel would, and a copy that runs off the end of a mapping stops part-way.
 A small TLB per mm skips the walk to the frame's bytes when the pte is the
 one the last access left (present, accessed, dirty for a write): then the
 MMU would change nothing, and any other pte (or none) takes the full path.
+An entry also keeps the frame as arrays of 4- and 8-byte values, so that an
+aligned get_user/put_user is one indexing (the move_pages arrays are read
+and written element by element).
 """
 
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Final
 
 from .fault import UserFault, user_access
@@ -22,13 +26,48 @@ from .page import PAGE_SHIFT, PAGE_SIZE
 from .pgtable import _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL
 
 _SIZES: Final = (1, 2, 4, 8)
-# Little-endian loads of the sizes get_user reads most (the move_pages arrays).
-_LOAD_U64: Final = struct.Struct("<Q")
-_LOAD_S64: Final = struct.Struct("<q")
-_LOAD_U32: Final = struct.Struct("<I")
-_LOAD_S32: Final = struct.Struct("<i")
 _TLB_ENTRIES: Final = 64
 _DIRTY_RW: Final = _PAGE_DIRTY | _PAGE_RW
+# The typed views index native (little-endian on x86) values.
+_NATIVE_LITTLE: Final = sys.byteorder == "little"
+
+
+class TlbEntry:
+    """The model's TLB entry for one user page: the pte after the access that
+    filled it, the frame's bytes, and the same bytes as arrays of unsigned
+    and signed 4- and 8-byte values (memoryview casts, made on first use)."""
+
+    __slots__ = ("pte", "s32", "s64", "u32", "u64", "view")
+
+    def __init__(self, pte: int, view: memoryview) -> None:
+        self.pte = pte
+        self.view = view
+        self.u32: memoryview | None = None
+        self.s32: memoryview | None = None
+        self.u64: memoryview | None = None
+        self.s64: memoryview | None = None
+
+
+def _values(entry: TlbEntry, size: int, signed: bool) -> memoryview:
+    """The frame of ``entry`` as an array of ``size``-byte values (4 or 8)."""
+    if size == 8:
+        if signed:
+            view = entry.s64
+            if view is None:
+                view = entry.s64 = entry.view.cast("q")
+        else:
+            view = entry.u64
+            if view is None:
+                view = entry.u64 = entry.view.cast("Q")
+    elif signed:
+        view = entry.s32
+        if view is None:
+            view = entry.s32 = entry.view.cast("i")
+    else:
+        view = entry.u32
+        if view is None:
+            view = entry.u32 = entry.view.cast("I")
+    return view
 
 
 def _chunks(addr: int, length: int) -> list[tuple[int, int, int]]:
@@ -43,8 +82,8 @@ def _chunks(addr: int, length: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> memoryview | None:
-    """The frame at user page ``addr`` through the model's TLB: the bytes of
+def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> TlbEntry | None:
+    """The frame at user page ``addr`` through the model's TLB: the entry for
     the frame the present pte maps, when the access needs no fault and the
     pte already carries the bits the MMU would set (so the access changes
     nothing); None otherwise (the caller takes the full path)."""
@@ -52,8 +91,8 @@ def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> memoryview | None:
     pte = pte_read(mm, addr)
     tlb = mm.uaccess_tlb
     hit = tlb.get(vpn)
-    if hit is not None and hit[0] == pte and (not write or pte & _DIRTY_RW == _DIRTY_RW):
-        return hit[1]
+    if hit is not None and hit.pte == pte and (not write or pte & _DIRTY_RW == _DIRTY_RW):
+        return hit
     if not pte & _PAGE_PRESENT or pte & _PAGE_SPECIAL or (write and not pte & _PAGE_RW):
         return None
     page = user_access(mm, addr, write)  # sets the accessed (and dirty) bits
@@ -62,8 +101,8 @@ def _tlb_entry(mm: MmStruct, addr: int, write: bool) -> memoryview | None:
         return None
     if len(tlb) >= _TLB_ENTRIES:
         tlb.clear()
-    tlb[vpn] = (pte_read(mm, addr), view)
-    return view
+    entry = tlb[vpn] = TlbEntry(pte_read(mm, addr), view)
+    return entry
 
 
 def copy_from_user(mm: MmStruct, addr: int, length: int) -> tuple[bytes, int]:
@@ -72,9 +111,9 @@ def copy_from_user(mm: MmStruct, addr: int, length: int) -> tuple[bytes, int]:
         return b"", length
     off = addr & (PAGE_SIZE - 1)
     if off + length <= PAGE_SIZE:
-        view = _tlb_entry(mm, addr - off, False)
-        if view is not None:
-            return view[off:off + length].tobytes(), 0
+        entry = _tlb_entry(mm, addr - off, False)
+        if entry is not None:
+            return entry.view[off:off + length].tobytes(), 0
     data = bytearray()
     for page_addr, off, n in _chunks(addr, length):
         try:
@@ -91,9 +130,9 @@ def copy_to_user(mm: MmStruct, addr: int, data: bytes) -> int:
         return len(data)
     off = addr & (PAGE_SIZE - 1)
     if off + len(data) <= PAGE_SIZE:
-        view = _tlb_entry(mm, addr - off, True)
-        if view is not None:
-            view[off:off + len(data)] = data
+        entry = _tlb_entry(mm, addr - off, True)
+        if entry is not None:
+            entry.view[off:off + len(data)] = data
             return 0
     done = 0
     for page_addr, off, n in _chunks(addr, len(data)):
@@ -106,16 +145,18 @@ def copy_to_user(mm: MmStruct, addr: int, data: bytes) -> int:
     return 0
 
 
-def _load(view: memoryview, off: int, size: int, signed: bool) -> int:
+def _aligned_word(off: int, size: int) -> bool:
+    """A 4- or 8-byte value at a multiple of its size: one element of the
+    frame's typed views."""
+    return _NATIVE_LITTLE and (size == 8 or size == 4) and off & (size - 1) == 0
+
+
+def _load(entry: TlbEntry, off: int, size: int, signed: bool) -> int:
     """The little-endian value of ``size`` bytes at ``off`` (signed for 4 and 8)."""
-    value: int
-    if size == 8:
-        value = (_LOAD_S64 if signed else _LOAD_U64).unpack_from(view, off)[0]
-    elif size == 4:
-        value = (_LOAD_S32 if signed else _LOAD_U32).unpack_from(view, off)[0]
-    else:
-        value = int.from_bytes(view[off:off + size], "little")
-    return value
+    if _aligned_word(off, size):
+        value: int = _values(entry, size, signed)[off // size]
+        return value
+    return int.from_bytes(entry.view[off:off + size], "little", signed=signed and size >= 4)
 
 
 def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | None:
@@ -123,13 +164,11 @@ def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | 
     ``signed`` applies to 4- and 8-byte values."""
     off = addr & (PAGE_SIZE - 1)
     if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
-        hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
-        if hit is not None and hit[0] == pte_read(mm, addr):
-            view: memoryview | None = hit[1]
-        else:
-            view = _tlb_entry(mm, addr - off, False)
-        if view is not None:
-            return _load(view, off, size, signed)
+        entry = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
+        if entry is None or entry.pte != pte_read(mm, addr):
+            entry = _tlb_entry(mm, addr - off, False)
+        if entry is not None:
+            return _load(entry, off, size, signed)
     raw, left = copy_from_user(mm, addr, size)
     if left:
         return None
@@ -141,12 +180,16 @@ def put_user(mm: MmStruct, addr: int, size: int, value: int) -> bool:
         raise KeyError(size)
     if value < 0 and size < 4:
         raise struct.error(f"argument out of range for a {size}-byte unsigned value")
-    data = value.to_bytes(size, "little", signed=value < 0)
     off = addr & (PAGE_SIZE - 1)
-    if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
-        hit = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
+    bits = 8 * size
+    if (off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size
+            and _aligned_word(off, size) and -(1 << (bits - 1)) <= value < 1 << bits):
+        entry = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
         pte = pte_read(mm, addr)
-        if hit is not None and hit[0] == pte and pte & _DIRTY_RW == _DIRTY_RW:
-            hit[1][off:off + size] = data
+        if entry is not None and entry.pte == pte and pte & _DIRTY_RW == _DIRTY_RW:
+            # A negative value through the signed view, any other through the
+            # unsigned one: the bytes to_bytes(signed=value < 0) gives.
+            _values(entry, size, value < 0)[off // size] = value
             return True
+    data = value.to_bytes(size, "little", signed=value < 0)
     return copy_to_user(mm, addr, data) == 0
