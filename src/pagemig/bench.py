@@ -236,22 +236,25 @@ def metadata_bytes_per_frame(pages: int) -> float:
     p.touch(a)
     gc.collect()
     tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
+    before = _metadata_bytes()
     for i in range(1, pages):
         p.touch(a + i * PAGE_SIZE)
     from .mm.swap import lru_add_drain_all
 
     lru_add_drain_all(m)
     gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
+    after = _metadata_bytes()
     tracemalloc.stop()
-    chunk_bytes = _arena_growth(m)
-    return (after - before - chunk_bytes) / (pages - 1)
+    return (after - before) / (pages - 1)
 
 
-def _arena_growth(m: Machine) -> int:
-    """numpy chunk buffers are page data, not metadata (their headers are small)."""
-    return sum(len(node.arena.chunks) * (1 << 20) for node in m.nodes)
+def _metadata_bytes() -> int:
+    """The bytes tracemalloc traces outside numpy's data buffers: the frames'
+    bytes (numpy chunks, or host mappings numpy does not allocate) are page
+    data, not metadata."""
+    numpy_data = tracemalloc.DomainFilter(inclusive=False, domain=np.lib.tracemalloc_domain)
+    snapshot = tracemalloc.take_snapshot().filter_traces([numpy_data])
+    return sum(stat.size for stat in snapshot.statistics("filename"))
 
 
 def big_machine() -> dict[str, float]:
