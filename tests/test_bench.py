@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pagemig.bench import CASES, run, table
 
 
@@ -15,3 +17,17 @@ def test_quick_benchmark_runs_every_case_and_reports_ratios() -> None:
     text = table(report)
     assert "move_pages anon 0->1" in text and "metadata bytes" in text
     assert text.startswith(f"implementation of pagemig.mm: {report['implementation']}")
+
+
+def test_repeat_reports_the_best_of_its_runs() -> None:
+    report = run([32], ["move_pages anon 0->1", "fork"], big=False, repeat=3)
+    assert report["repeat"] == 3
+    for r in report["results"]:  # type: ignore[union-attr]
+        assert len(r["runs"]) == 3 and r["seconds"] == min(r["runs"])
+        assert r["us_per_page"] == 1e6 * r["seconds"] / 32
+    assert "the best of 3 runs" in table(report)
+
+
+def test_repeat_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        run([32], ["fork"], big=False, repeat=0)

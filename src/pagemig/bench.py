@@ -33,6 +33,7 @@ class Result:
     us_per_page: float
     ratios: dict[str, float] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)
+    runs: list[float] = field(default_factory=list)  # every run's seconds; ``seconds`` is the best
 
 
 @contextmanager
@@ -275,22 +276,31 @@ def big_machine() -> dict[str, float]:
 
 
 def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
-        progress: Callable[[str], None] | None = None) -> dict[str, object]:
+        progress: Callable[[str], None] | None = None, repeat: int = 1) -> dict[str, object]:
+    """Run the cases; with ``repeat`` > 1 each case runs that many times, on a
+    fresh machine each time, and reports its best time (the others are in
+    ``runs``): on a shared machine the best is the least disturbed run."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, not {repeat}")
     results: list[Result] = []
     for name, fn in CASES.items():
         if cases and name not in cases:
             continue
         for pages in sizes:
-            if progress:
-                progress(f"{name} x {pages}")
-            seconds = fn(pages)
+            runs: list[float] = []
+            for i in range(repeat):
+                if progress:
+                    progress(f"{name} x {pages}" + (f" (run {i + 1} of {repeat})" if repeat > 1 else ""))
+                runs.append(fn(pages))
+            seconds = min(runs)
             ref_copy = numpy_copy_seconds(pages)
             live = live_query_seconds(pages)
             ratios = {"vs_numpy_copy": seconds / ref_copy if ref_copy else float("inf")}
             if live:
                 ratios["vs_live_query"] = seconds / live
-            results.append(Result(name, pages, seconds, 1e6 * seconds / pages, ratios))
-    report: dict[str, object] = {"implementation": describe(), "results": [asdict(r) for r in results]}
+            results.append(Result(name, pages, seconds, 1e6 * seconds / pages, ratios, runs=runs))
+    report: dict[str, object] = {"implementation": describe(), "repeat": repeat,
+                                 "results": [asdict(r) for r in results]}
     if progress:
         progress("metadata bytes per frame")
     report["metadata_bytes_per_frame"] = metadata_bytes_per_frame(max(sizes[0], 4096))
@@ -302,7 +312,9 @@ def run(sizes: list[int], cases: list[str] | None = None, big: bool = True,
 
 
 def table(report: dict[str, object]) -> str:
+    repeat = report.get("repeat", 1)
     lines = [f"implementation of pagemig.mm: {report.get('implementation', 'not recorded')}",
+             *([f"each case: the best of {repeat} runs"] if repeat != 1 else []),
              f"{'case':<28} {'pages':>7} {'seconds':>9} {'us/page':>9} {'x numpy':>9} {'x live':>8}"]
     for r in report["results"]:  # type: ignore[attr-defined]
         live = r["ratios"].get("vs_live_query")

@@ -16,6 +16,8 @@ def bench(
     sizes: str = typer.Option("1024,16384,262144", help="Comma-separated page counts."),
     case: list[str] = typer.Option([], "--case", help="Run only this case (repeatable)."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON here."),
+    repeat: int = typer.Option(1, "--repeat", min=1,
+                               help="Run each case this many times and report the best."),
 ) -> None:
     """Measure the model's speed and memory, with ratios to references measured
     in the same run.
@@ -37,7 +39,7 @@ def bench(
     console = Console(stderr=True)
     with console.status("benchmarking") as status:
         report = run(size_list, case or None, big=not quick,
-                     progress=lambda what: status.update(f"benchmarking: {what}"))
+                     progress=lambda what: status.update(f"benchmarking: {what}"), repeat=repeat)
     print(table(report))
     if json_out is not None:
         json_out.write_text(dumps(report))
