@@ -78,7 +78,6 @@ from .pgtable import (
     pte_write,
     pte_wrprotect,
     pte_young,
-    pud_table,
     swp_entry_to_pte,
 )
 from .rmap import (
@@ -144,18 +143,6 @@ def PTR_ERR(value: FollowPageError) -> int:
 
 
 # --- page-table levels -------------------------------------------------------------------
-
-
-def pgd_present(mm: MmStruct, addr: int) -> bool:
-    return pud_table(mm.pgd, addr) is not None
-
-
-def pud_present(mm: MmStruct, addr: int) -> bool:
-    return pmd_table(mm.pgd, addr) is not None
-
-
-def pmd_present(mm: MmStruct, addr: int) -> bool:
-    return pte_page(mm.pgd, addr) is not None
 
 
 def pte_alloc_map(mm: MmStruct, addr: int) -> None:

@@ -148,20 +148,6 @@ def vm_get_page_prot(vm_flags: int) -> int:
     return PAGE_READONLY
 
 
-def pgd_index(addr: int) -> int:
-    return addr >> PGDIR_SHIFT
-
-
-def pud_index(addr: int) -> int:
-    return addr >> PUD_SHIFT
-
-
-def pmd_index(addr: int) -> int:
-    return addr >> PMD_SHIFT
-
-
-
-
 # --- the page tables of an mm: pgd -> pud -> pmd -> pte pages ------------------------------
 
 PTRS_PER_PGD: Final = 512
@@ -174,9 +160,9 @@ _INDEX_MASK: Final = 511  # of every level: 512 entries each
 _TOP: Final = 1 << (PGDIR_SHIFT + 9)  # 256 TiB: four levels of 512 entries
 
 PtePage: TypeAlias = "list[int]"
-PmdTable: TypeAlias = "list[list[int] | None]"
-PudTable: TypeAlias = "list[list[list[int] | None] | None]"
-Pgd: TypeAlias = "list[list[list[list[int] | None] | None] | None]"
+PmdTable: TypeAlias = "list[PtePage | None]"
+PudTable: TypeAlias = "list[PmdTable | None]"
+Pgd: TypeAlias = "list[PudTable | None]"
 
 
 def new_pgd() -> Pgd:
@@ -206,15 +192,8 @@ def pte_page_alloc(pgd: Pgd, addr: int) -> PtePage:
     return table
 
 
-def pud_table(pgd: Pgd, addr: int) -> PudTable | None:
-    """pgd_offset + pgd_present: the pud table, None when the pgd entry is none."""
-    if not 0 <= addr < _TOP:
-        return None
-    return pgd[addr >> PGDIR_SHIFT]
-
-
 def pmd_table(pgd: Pgd, addr: int) -> PmdTable | None:
-    """... + pud_offset + pud_present: the pmd table, or None."""
+    """pgd_offset/pgd_present + pud_offset/pud_present: the pmd table, or None."""
     if not 0 <= addr < _TOP:
         return None
     pud = pgd[addr >> PGDIR_SHIFT]
