@@ -32,41 +32,30 @@ _DIRTY_RW: Final = _PAGE_DIRTY | _PAGE_RW
 _NATIVE_LITTLE: Final = sys.byteorder == "little"
 
 
+# The typed views of a TlbEntry, by _typed_index: struct formats of native
+# unsigned/signed 4- and 8-byte values.
+_TYPED_FORMATS: Final = ("I", "i", "Q", "q")
+
+
 class TlbEntry:
     """The model's TLB entry for one user page: the pte after the access that
     filled it, the frame's bytes, and the same bytes as arrays of unsigned
     and signed 4- and 8-byte values (memoryview casts, made on first use)."""
 
-    __slots__ = ("pte", "s32", "s64", "u32", "u64", "view")
+    __slots__ = ("pte", "typed", "view")
 
     def __init__(self, pte: int, view: memoryview) -> None:
         self.pte = pte
         self.view = view
-        self.u32: memoryview | None = None
-        self.s32: memoryview | None = None
-        self.u64: memoryview | None = None
-        self.s64: memoryview | None = None
+        self.typed: list[memoryview | None] = [None, None, None, None]
 
 
 def _values(entry: TlbEntry, size: int, signed: bool) -> memoryview:
     """The frame of ``entry`` as an array of ``size``-byte values (4 or 8)."""
-    if size == 8:
-        if signed:
-            view = entry.s64
-            if view is None:
-                view = entry.s64 = entry.view.cast("q")
-        else:
-            view = entry.u64
-            if view is None:
-                view = entry.u64 = entry.view.cast("Q")
-    elif signed:
-        view = entry.s32
-        if view is None:
-            view = entry.s32 = entry.view.cast("i")
-    else:
-        view = entry.u32
-        if view is None:
-            view = entry.u32 = entry.view.cast("I")
+    k = (2 if size == 8 else 0) + (1 if signed else 0)
+    view = entry.typed[k]
+    if view is None:
+        view = entry.typed[k] = entry.view.cast(_TYPED_FORMATS[k])
     return view
 
 
