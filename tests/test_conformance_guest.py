@@ -258,6 +258,10 @@ def test_runner_parses_every_suite_file(runner: Path) -> None:
     ("memcg m limit=4\n", "bad.scn:1: memcg runs on the model only"),
     ("spawn p\np: map a anon 1\np: check a:0 const=3\n", "bad.scn:3: unknown option const="),
     ("where unmapped\n", "bad.scn:1: where needs a process"),
+    ("spawn p\np: map a anon 1\np: map b anon 1\np: map c anon 1 after=a\n",
+     "bad.scn:4: after=a must name the last region mapped"),
+    ("spawn p\np: map a anon 1\np: map b anon 1\np: mbind a:0,b:0 bind 1\n",
+     "bad.scn:4: mbind takes one contiguous range"),
 ])
 def test_runner_lint_names_file_and_line(runner: Path, tmp_path: Path, text: str, message: str) -> None:
     proc = _lint(runner, tmp_path, text)
@@ -268,7 +272,8 @@ def test_runner_lint_names_file_and_line(runner: Path, tmp_path: Path, text: str
 @needs_gcc
 def test_runner_lint_ignores_expectations_and_comments(runner: Path, tmp_path: Path) -> None:
     proc = _lint(runner, tmp_path, "# x\nspawn p uid=1000  # y\np: map a anon 1 => errno=ok # z\n"
-                 "p: write a:0 const=7\nwhere a:0\np: migrate self 0 1 watch=a:0 => ret=0\n")
+                 "p: write a:0 const=7\nwhere a:0\np: migrate self 0 1 watch=a:0 => ret=0\n"
+                 "p: map b anon 2 after=a\np: mbind a:0,b:0-1 bind 1\n")
     assert proc.returncode == 0, proc.stderr
 
 

@@ -43,6 +43,12 @@ def test_syntax_errors_name_file_and_line(text: str, message: str) -> None:
     ("spawn p\np: move self a:* 1", "t.scn:2: no region named 'a'"),
     ("spawn p\np: map a anon 2\np: move self a:* 1,1,1", "t.scn:3: 2 pages but 3 nodes"),
     ("machine nodes=0", "t.scn:1: nodes must be"),
+    ("spawn p\np: map a anon 1\np: map b anon 1\np: map c anon 1 after=a",
+     "t.scn:4: after=a must name the last region mapped"),
+    ("spawn p\np: map a anon 1\np: map b anon 1 after=a\np: map c hugetlb 512 after=b",
+     "t.scn:4: after= places anon, shmem and file maps, not hugetlb"),
+    ("spawn p\np: map a anon 1\np: map b anon 1\np: mbind a:0,b:0 bind 1",
+     "t.scn:4: mbind needs one contiguous range"),
 ])
 def test_semantic_errors_name_file_and_line(text: str, message: str) -> None:
     with pytest.raises(ScenarioError) as err:
@@ -251,3 +257,18 @@ def test_explain_and_migratepages_cli(tmp_path: Path) -> None:
     assert lines[1].split() == ["before", "3", "1"]
     assert lines[2].split()[1] == "0"
     assert main(["migratepages", str(scn), "nobody", "0", "1"]) == 1
+
+
+def test_after_places_a_region_right_after_the_last_one() -> None:
+    run = run_scenario_text("""
+machine nodes=2
+spawn p cpu=0
+p: map a anon 2
+p: map b shmem 3 after=a
+p: write a:*,b:*
+p: mbind a:1,b:0-2 bind 1 MOVE => errno=ok nodes=1*4
+p: where a:0 => node=0
+""", "t.scn")
+    assert all(r["problems"] == [] for r in run.records), run.records
+    a, b = run.regions["a"], run.regions["b"]
+    assert b.addr == a.addr + 2 * 4096

@@ -756,11 +756,12 @@ static int p_pages(struct step *st, struct words *w)
 
 static int p_map(struct step *st, struct words *w)
 {
-	static const char *const o[] = {"node", "path", "prot", NULL};
+	static const char *const o[] = {"node", "path", "prot", "after", NULL};
 	long n, node;
 	int shared = -1;
 	if (w->n < 3 || w->n > 4 || check_opts(w, o)) {
-		perr("usage: map R anon|shmem|file N [node=N] [path=P] [private|shared] [prot=none|r|rw]");
+		perr("usage: map R anon|shmem|file N [node=N] [path=P] [private|shared] [prot=none|r|rw] "
+		     "[after=R]");
 		return -1;
 	}
 	if (w->n == 4) {
@@ -812,9 +813,16 @@ static int p_map(struct step *st, struct words *w)
 		perr("map kind is anon, shmem or file, not %s", w->w[1]);
 		return -1;
 	}
-	/* Unique addresses, a gap between regions so that no two VMAs merge. */
+	/* Unique addresses, a gap between regions so that no two VMAs merge;
+	 * after=R (R the last region mapped) puts this one right after R. */
 	unsigned long next = REGION_BASE;
-	if (P->nregions) {
+	if (opt(w, "after")) {
+		if (!P->nregions || strcmp(opt(w, "after"), (r - 1)->name)) {
+			perr("after=%s must name the last region mapped", opt(w, "after"));
+			return -1;
+		}
+		next = (r - 1)->addr + (r - 1)->pages * PAGE;
+	} else if (P->nregions) {
 		struct region *prev = r - 1;
 		next = prev->addr + (prev->pages + 16) * PAGE;
 		next = (next + 0xffffUL) & ~0xffffUL;
@@ -969,9 +977,15 @@ static int p_mbind(struct step *st, struct words *w)
 	if (want_words(w, 3, 4, "mbind PAGES MODE NODES [FLAGS]") || check_opts(w, (const char *const[]){NULL}) ||
 	    parse_pages(w->w[0], &st->pages))
 		return -1;
-	if (st->pages.n != 1 || st->pages.s[0].kind != S_RANGE) {
-		perr("mbind takes one contiguous range R:*, R:I or R:I-J");
-		return -1;
+	/* One contiguous range: R:*, R:I or R:I-J, or several that follow each
+	 * other in memory (regions placed with after=). */
+	for (int i = 0; i < st->pages.n; i++) {
+		const struct spec *sp = &st->pages.s[i], *prev = i ? &st->pages.s[i - 1] : NULL;
+		if (sp->kind != S_RANGE ||
+		    (prev && spec_addr(sp, 0) != spec_addr(prev, spec_count(prev) - 1) + PAGE)) {
+			perr("mbind takes one contiguous range R:*, R:I or R:I-J (or ranges that follow each other)");
+			return -1;
+		}
 	}
 	if (parse_mode(w->w[1], &st->mode) || parse_mask(w->w[2], st->mask[0])) {
 		perr("mbind: bad mode %s or nodes %s", w->w[1], w->w[2]);
@@ -1593,8 +1607,8 @@ static void do_map(const struct step *st)
 static void do_mbind(const struct step *st)
 {
 	const struct spec *sp = &st->pages.s[0];
-	set_err(syscall(SYS_mbind, spec_addr(sp, 0), spec_count(sp) * PAGE, st->mode, st->mask[0], MAXNODE,
-			st->flags));
+	set_err(syscall(SYS_mbind, spec_addr(sp, 0), pages_count(&st->pages) * PAGE, st->mode, st->mask[0],
+			MAXNODE, st->flags));
 }
 
 static void do_set_mempolicy(const struct step *st)

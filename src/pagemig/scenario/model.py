@@ -302,26 +302,44 @@ class ModelRun:
             raise step.error(f"unknown prot {step.opts['prot']!r} (none, r or rw)")
         length = npages * PAGE_SIZE
         key, shared = name, False
+        at = self._address_after(step)
         if kind == "anon":
-            addr = state.proc.mmap(length, prot, shared=flag == "shared")
+            addr = state.proc.mmap(length, prot, shared=flag == "shared", addr=at or 0,
+                                   fixed=at is not None)
             shared = flag == "shared"
         elif kind == "shmem":
-            addr, shared = state.proc.mmap(length, prot, shared=True), True
+            addr, shared = state.proc.mmap(length, prot, shared=True, addr=at or 0,
+                                            fixed=at is not None), True
         elif kind == "file":
             if "path" not in step.opts:
                 raise step.error("map ... file needs path=PATH")
             key, shared = step.opts["path"], flag != "private"
-            addr = state.proc.mmap(length, prot, file=self.m.open(key), shared=shared)
-        elif kind == "device":
+            addr = state.proc.mmap(length, prot, file=self.m.open(key), shared=shared,
+                                   addr=at or 0, fixed=at is not None)
+        elif kind == "device" and at is None:
             addr = state.proc.mmap_device(length)
-        elif kind == "hugetlb":  # MAP_ANONYMOUS|MAP_HUGETLB, private unless shared
+        elif kind == "hugetlb" and at is None:  # MAP_ANONYMOUS|MAP_HUGETLB, private unless shared
             addr = state.proc.mmap(length, prot, shared=flag == "shared", hugetlb=True)
             shared = flag == "shared"
+        elif kind in ("device", "hugetlb"):
+            raise step.error(f"after= places anon, shmem and file maps, not {kind}")
         else:
             raise step.error(f"unknown mapping kind {kind!r} (anon, shmem, file, device, hugetlb)")
         self.regions[name] = Region(name, addr, npages, key, 0, shared)
         if "node" in step.opts:
             state.proc.mbind(addr, length, MPOL_BIND, [values.parse_int(step.opts["node"])])
+
+    def _address_after(self, step: Step) -> int | None:
+        """The fixed address ``after=R`` asks for: right after region R's last
+        page, with no gap; R must be the last region mapped, so nothing lies
+        there yet. None without ``after=``."""
+        after = step.opts.get("after")
+        if after is None:
+            return None
+        if not self.regions or after != list(self.regions)[-1]:
+            raise step.error(f"after={after} must name the last region mapped")
+        prev = self.regions[after]
+        return prev.addr + prev.npages * PAGE_SIZE
 
     def do_write(self, step: Step, record: Record) -> None:
         state = self._actor(step)

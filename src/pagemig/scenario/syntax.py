@@ -63,7 +63,7 @@ COMMANDS: Mapping[str, Command] = {
     "offline": _cmd("NODE", machine_level=True, model_only=True),
     "compact": _cmd("NODE", expects="ret errno", machine_level=True, model_only=True),
     # process
-    "map": _cmd("R KIND N FLAG", 3, "node path prot"),
+    "map": _cmd("R KIND N FLAG", 3, "node path prot after"),
     "write": _cmd("PAGES", options="gen const", expects="errno signal"),
     "touch": _cmd("PAGES MODE", 1, expects="errno signal"),
     "fork": _cmd("NAME"),
