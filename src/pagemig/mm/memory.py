@@ -58,7 +58,9 @@ from .pgtable import (
     PMD_INDEX_MASK,
     PMD_SHIFT,
     PTE_INDEX_MASK,
+    PUD_INDEX_MASK,
     PUD_SHIFT,
+    indices_under,
     pfn_pte,
     pmd_table,
     pte_dirty,
@@ -606,24 +608,17 @@ def free_pgtables(mm: MmStruct, start: int, end: int) -> None:
         pud = pgd[g]
         if pud is None:
             continue
-        for u in _indices_under(g, start >> PUD_SHIFT, (end - 1) >> PUD_SHIFT):
-            pmd = pud[u & PMD_INDEX_MASK]
+        for u in indices_under(g, start >> PUD_SHIFT, (end - 1) >> PUD_SHIFT):
+            pmd = pud[u & PUD_INDEX_MASK]
             if pmd is None:
                 continue
-            for m in _indices_under(u, start >> PMD_SHIFT, (end - 1) >> PMD_SHIFT):
+            for m in indices_under(u, start >> PMD_SHIFT, (end - 1) >> PMD_SHIFT):
                 if pmd[m & PMD_INDEX_MASK] is not None and unused(m, PMD_SHIFT):
                     pmd[m & PMD_INDEX_MASK] = None  # pte_free
             if unused(u, PUD_SHIFT):
-                pud[u & PMD_INDEX_MASK] = None  # pmd_free
+                pud[u & PUD_INDEX_MASK] = None  # pmd_free
         if unused(g, PGDIR_SHIFT):
             pgd[g] = None  # pud_free
-
-
-def _indices_under(parent: int, first: int, last: int) -> range:
-    """The indices (at the next level down, 512 per entry) under entry
-    ``parent`` that lie in [first, last]."""
-    base = parent << 9
-    return range(max(first, base), min(last, base + 511) + 1)
 
 
 def unmap_vmas(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:

@@ -155,9 +155,10 @@ PTRS_PER_PUD: Final = 512
 PTRS_PER_PMD: Final = 512
 PTE_INDEX_MASK: Final = PTRS_PER_PTE - 1
 PMD_INDEX_MASK: Final = PTRS_PER_PMD - 1
+PUD_INDEX_MASK: Final = PTRS_PER_PUD - 1
 PTE_PAGE_SHIFT: Final = PMD_SHIFT - PAGE_SHIFT  # vpn >> this: the pmd a pte lives under
-_INDEX_MASK: Final = 511  # of every level: 512 entries each
-_TOP: Final = 1 << (PGDIR_SHIFT + 9)  # 256 TiB: four levels of 512 entries
+_LEVEL_SHIFT: Final = 9  # each level has 512 = 1 << 9 entries
+_TOP: Final = PTRS_PER_PGD << PGDIR_SHIFT  # 256 TiB: what four levels of 512 entries map
 
 PtePage: TypeAlias = "list[int]"
 PmdTable: TypeAlias = "list[PtePage | None]"
@@ -177,18 +178,18 @@ def pmd_table_alloc(pgd: Pgd, addr: int) -> PmdTable:
     pud = pgd[addr >> PGDIR_SHIFT]
     if pud is None:
         pud = pgd[addr >> PGDIR_SHIFT] = [None] * PTRS_PER_PUD
-    pmd = pud[(addr >> PUD_SHIFT) & _INDEX_MASK]
+    pmd = pud[(addr >> PUD_SHIFT) & PUD_INDEX_MASK]
     if pmd is None:
-        pmd = pud[(addr >> PUD_SHIFT) & _INDEX_MASK] = [None] * PTRS_PER_PMD
+        pmd = pud[(addr >> PUD_SHIFT) & PUD_INDEX_MASK] = [None] * PTRS_PER_PMD
     return pmd
 
 
 def pte_page_alloc(pgd: Pgd, addr: int) -> PtePage:
     """__pte_alloc with the levels above: the pte page mapping ``addr``."""
     pmd = pmd_table_alloc(pgd, addr)
-    table = pmd[(addr >> PMD_SHIFT) & _INDEX_MASK]
+    table = pmd[(addr >> PMD_SHIFT) & PMD_INDEX_MASK]
     if table is None:
-        table = pmd[(addr >> PMD_SHIFT) & _INDEX_MASK] = [0] * PTRS_PER_PTE
+        table = pmd[(addr >> PMD_SHIFT) & PMD_INDEX_MASK] = [0] * PTRS_PER_PTE
     return table
 
 
@@ -197,21 +198,21 @@ def pmd_table(pgd: Pgd, addr: int) -> PmdTable | None:
     if not 0 <= addr < _TOP:
         return None
     pud = pgd[addr >> PGDIR_SHIFT]
-    return pud[(addr >> PUD_SHIFT) & _INDEX_MASK] if pud is not None else None
+    return pud[(addr >> PUD_SHIFT) & PUD_INDEX_MASK] if pud is not None else None
 
 
 def pte_page(pgd: Pgd, addr: int) -> PtePage | None:
-    """The whole walk to the pte page of ``addr`` (pmd_present at the end),
+    """The whole walk to the pte page of ``addr`` (+ pmd_offset/pmd_present),
     or None where a level is not present."""
-    if not 0 <= addr < _TOP:
-        return None
-    pud = pgd[addr >> PGDIR_SHIFT]
-    if pud is None:
-        return None
-    pmd = pud[(addr >> PUD_SHIFT) & _INDEX_MASK]
-    if pmd is None:
-        return None
-    return pmd[(addr >> PMD_SHIFT) & _INDEX_MASK]
+    pmd = pmd_table(pgd, addr)
+    return pmd[(addr >> PMD_SHIFT) & PMD_INDEX_MASK] if pmd is not None else None
+
+
+def indices_under(parent: int, first: int, last: int) -> range:
+    """The indices one level down (512 per entry, numbered across the whole
+    address space) under entry ``parent`` that lie in [first, last]."""
+    base = parent << _LEVEL_SHIFT
+    return range(max(first, base), min(last, base + (1 << _LEVEL_SHIFT) - 1) + 1)
 
 
 def pte_pages_in(pgd: Pgd, lo: int, hi: int) -> Iterator[tuple[int, PtePage]]:
@@ -225,14 +226,12 @@ def pte_pages_in(pgd: Pgd, lo: int, hi: int) -> Iterator[tuple[int, PtePage]]:
         pud = pgd[g]
         if pud is None:
             continue
-        base_u = g << 9
-        for u in range(max(lo >> PUD_SHIFT, base_u), min((hi - 1) >> PUD_SHIFT, base_u + 511) + 1):
-            pmd = pud[u & _INDEX_MASK]
+        for u in indices_under(g, lo >> PUD_SHIFT, (hi - 1) >> PUD_SHIFT):
+            pmd = pud[u & PUD_INDEX_MASK]
             if pmd is None:
                 continue
-            base_m = u << 9
-            for m in range(max(lo >> PMD_SHIFT, base_m), min((hi - 1) >> PMD_SHIFT, base_m + 511) + 1):
-                table = pmd[m & _INDEX_MASK]
+            for m in indices_under(u, lo >> PMD_SHIFT, (hi - 1) >> PMD_SHIFT):
+                table = pmd[m & PMD_INDEX_MASK]
                 if table is not None:
                     yield m, table
 
@@ -281,7 +280,7 @@ class PageTables(MutableMapping[int, int]):
         table[vpn & PTE_INDEX_MASK] = 0
 
     def __iter__(self) -> Iterator[int]:
-        for vpn, _ in self.range(0, _TOP >> PAGE_SHIFT):
+        for vpn, _ in self._ptes_in(0, _TOP >> PAGE_SHIFT):
             yield vpn
 
     def __len__(self) -> int:
@@ -289,13 +288,14 @@ class PageTables(MutableMapping[int, int]):
 
     def range(self, lo: int, hi: int) -> list[tuple[int, int]]:
         """The (vpn, pte) pairs of the non-none ptes with lo <= vpn < hi, in order."""
-        out: list[tuple[int, int]] = []
+        return list(self._ptes_in(lo, hi))
+
+    def _ptes_in(self, lo: int, hi: int) -> Iterator[tuple[int, int]]:
         for nr, table in pte_pages_in(self.pgd, lo << PAGE_SHIFT, hi << PAGE_SHIFT):
             base = nr << PTE_PAGE_SHIFT
             for i, pte in enumerate(table):
                 if pte and lo <= base + i < hi:
-                    out.append((base + i, pte))
-        return out
+                    yield base + i, pte
 
     def __repr__(self) -> str:
         return f"PageTables({dict(self.items())!r})"

@@ -32,8 +32,8 @@ _DIRTY_RW: Final = _PAGE_DIRTY | _PAGE_RW
 _NATIVE_LITTLE: Final = sys.byteorder == "little"
 
 
-# The typed views of a TlbEntry, by _typed_index: struct formats of native
-# unsigned/signed 4- and 8-byte values.
+# The formats of a TlbEntry's typed views, in the order _values indexes them:
+# native unsigned/signed 4- and 8-byte values.
 _TYPED_FORMATS: Final = ("I", "i", "Q", "q")
 
 
@@ -153,9 +153,7 @@ def get_user(mm: MmStruct, addr: int, size: int, signed: bool = False) -> int | 
     ``signed`` applies to 4- and 8-byte values."""
     off = addr & (PAGE_SIZE - 1)
     if off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size:
-        entry = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
-        if entry is None or entry.pte != pte_read(mm, addr):
-            entry = _tlb_entry(mm, addr - off, False)
+        entry = _tlb_entry(mm, addr - off, False)
         if entry is not None:
             return _load(entry, off, size, signed)
     raw, left = copy_from_user(mm, addr, size)
@@ -173,9 +171,8 @@ def put_user(mm: MmStruct, addr: int, size: int, value: int) -> bool:
     bits = 8 * size
     if (off + size <= PAGE_SIZE and addr >= 0 and addr + size <= mm.task_size
             and _aligned_word(off, size) and -(1 << (bits - 1)) <= value < 1 << bits):
-        entry = mm.uaccess_tlb.get(addr >> PAGE_SHIFT)
-        pte = pte_read(mm, addr)
-        if entry is not None and entry.pte == pte and pte & _DIRTY_RW == _DIRTY_RW:
+        entry = _tlb_entry(mm, addr - off, True)
+        if entry is not None:
             # A negative value through the signed view, any other through the
             # unsigned one: the bytes to_bytes(signed=value < 0) gives.
             _values(entry, size, value < 0)[off // size] = value
