@@ -33,9 +33,10 @@ from .migrate import migrate_pages
 from .mm_inline import page_is_file_cache
 from .mmap import VM_EXEC, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, MmStruct, VmAreaStruct, find_vma, mmput
 from .mmzone import MAX_NUMNODES, NodeState, ZoneStatItem
-from .page import PAGE_SIZE, Page, page_mapcount, page_to_nid
+from .page import PAGE_SIZE, Page, PageAnon, page_mapcount, page_to_nid
 from .page_alloc import alloc_pages_exact_node
 from .pgtable import pte_none, pte_present
+from .rmap import page_anon_vma, vma_address
 from .rwsem import down_read, up_read
 from .sched import TaskStruct, get_task_mm
 from .security import security_task_movememory
@@ -446,7 +447,7 @@ def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: i
             return err
         nr_failed = 0
         if not list_empty(pagelist):
-            nr_failed = migrate_pages(pagelist, mempolicy.new_vma_page, find_vma(mm, start), 0)
+            nr_failed = migrate_pages(pagelist, new_page, start, 0)
         if ret > 0 or (nr_failed and flags & MPOL_MF_STRICT):
             return -errno.EIO
         return 0
@@ -454,6 +455,47 @@ def do_mbind(task: TaskStruct, start: int, length: int, mode: int, mode_flags: i
         up_write(mm.mmap_sem)
         if moving:
             lru_cache_enable(mm.machine)
+
+
+def new_page(page: Page, private: object, result: object) -> Page | None:
+    """mbind(2)'s allocator: the policy of the first VMA from ``start`` (the
+    private argument) in which ``page`` has an address.
+
+    Return: the new page, or None. Kernel: mm/mempolicy.c new_page (6.1).
+    """
+    assert isinstance(private, int)
+    machine = page.zone.machine
+    task = machine.current
+    assert task is not None and task.mm is not None
+    mm = task.mm
+    address = 0
+    found = None
+    first = find_vma(mm, private)
+    for vma in (mm.mmap[mm.mmap.index(first):] if first is not None else []):  # for_each_vma
+        address = page_address_in_vma(page, vma)
+        if address != -errno.EFAULT:
+            found = vma
+            break
+    if found is None:
+        # vma_alloc_folio() then uses the task or system default policy.
+        return mempolicy.alloc_pages_current(machine, GFP_HIGHUSER_MOVABLE)
+    return mempolicy.alloc_page_vma(machine, GFP_HIGHUSER_MOVABLE, found, address)
+
+
+def page_address_in_vma(page: Page, vma: VmAreaStruct) -> int:
+    """At what user virtual address is ``page`` expected in ``vma``? An
+    anonymous page only if the VMA's anon_vma has the page's anon_vma root.
+
+    Return: the address, or -EFAULT. Kernel: mm/rmap.c (6.1).
+    """
+    if PageAnon(page):
+        page_anon = page_anon_vma(page)
+        # swapoff's unuse_vma() needs this to match anon_vma when KSM is active.
+        if vma.anon_vma is None or page_anon is None or vma.anon_vma.root is not page_anon.root:
+            return -errno.EFAULT
+    elif vma.vm_file is None or vma.vm_file.f_mapping is not page.mapping:  # type: ignore[attr-defined]
+        return -errno.EFAULT
+    return vma_address(page, vma)
 
 
 def queue_pages_range(mm: MmStruct, start: int, end: int, nodes: frozenset[int], flags: int,

@@ -23,7 +23,7 @@ from .page import PAGE_SHIFT, PAGE_SIZE, PageAnon, PageKsm, PageReserved, page_m
 from .page_alloc import _alloc_pages_nodemask, alloc_pages_exact_node, node_zonelist
 from .pagemap import mapping_gfp_mask
 from .pgtable import pte_present
-from .rmap import page_anon_vma, vma_address
+from .rmap import vma_address
 from .vmscan import isolate_lru_page
 
 if TYPE_CHECKING:
@@ -565,9 +565,16 @@ def new_vma_page(page: Page, private: object, result: object) -> Page | None:
 
 
 def page_address_in_vma(page: Page, vma: VmAreaStruct) -> int:
+    """At what user virtual address is ``page`` expected in ``vma``?
+
+    2.6.35 does not check an anonymous page's anon_vma ("Caller should check
+    the page is actually part of the vma": the check, broken by anon_vma
+    chains, was removed in 2.6.34 and came back in 2.6.36 as a comparison of
+    anon_vma roots, which profile 6.1 makes in linux61.page_address_in_vma).
+    Return: the address, or -EFAULT. Kernel: mm/rmap.c (2.6.35).
+    """
     if PageAnon(page):
-        if vma.anon_vma is None or page_anon_vma(page) not in [avc.anon_vma for avc in vma.anon_vma_chain]:
-            return -errno.EFAULT
+        pass
     elif page.mapping is not None:
         if vma.vm_file is None or vma.vm_file.f_mapping is not page.mapping:  # type: ignore[attr-defined]
             return -errno.EFAULT

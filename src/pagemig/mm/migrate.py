@@ -741,11 +741,6 @@ def new_page_node(p: Page, private: object, result: list[StatusSlot | None]) -> 
     return alloc_pages_exact_node(p.zone.machine, pp.node, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
 
 
-def alloc_pages_exact_node_for(p: Page, nid: int) -> Page | None:
-
-    return alloc_pages_exact_node(_machine_of(p), nid, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
-
-
 def do_move_page_to_node_array(mm: MmStruct, pm: PageToNodeArray, migrate_all: int) -> int:
     """Isolate the pages of one chunk and migrate them to their nodes. L829."""
     machine = mm.machine

@@ -94,7 +94,7 @@ EFAULT_ADDRESS: Final = -14  # vma_address()'s "-EFAULT": the page is not inside
 class AnonVma(PageMapping):
     """struct anon_vma: the set of VMAs (through their chains) that may map its pages."""
 
-    __slots__ = ("external_refcount", "freed", "head", "lock")
+    __slots__ = ("external_refcount", "freed", "head", "lock", "root")
 
     def __init__(self, host: Machine) -> None:
         super().__init__(PAGE_MAPPING_ANON)
@@ -102,6 +102,10 @@ class AnonVma(PageMapping):
         self.external_refcount = 0
         self.head: list[AnonVmaChain] = []  # same_anon_vma, in link order
         self.freed = False
+        # The oldest anon_vma of its family (2.6.36's anon_vma->root; 2.6.35
+        # has no such field and never reads it): only 6.1's
+        # page_address_in_vma compares roots.
+        self.root: AnonVma = self
 
     def __repr__(self) -> str:
         return f"<anon_vma {id(self):#x} vmas={len(self.head)} ext={self.external_refcount}>"
@@ -155,6 +159,7 @@ def anon_vma_fork(vma: VmAreaStruct, pvma: VmAreaStruct) -> int:
         return 0
     anon_vma_clone(vma, pvma)
     anon_vma = anon_vma_alloc(vma.vm_mm.machine)
+    anon_vma.root = pvma.anon_vma.root
     vma.anon_vma = anon_vma
     anon_vma_chain_link(vma, AnonVmaChain(vma, anon_vma), anon_vma)
     return 0
