@@ -161,10 +161,6 @@ def lru_to_page(head: ListHead) -> Page:
     return tail(head)
 
 
-def _machine_of(page: Page) -> Machine:
-    return page.zone.machine
-
-
 def _trace(machine: Machine, name: str, **fields: object) -> None:
     if machine.trace.enabled:
         machine.trace.emit(name, **fields)
