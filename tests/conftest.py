@@ -40,9 +40,8 @@ def isolate_onto(m: Machine, page: Page, head: ListHead) -> None:
 
 def new_on(node: int) -> Callable[[Page, object, object], Page | None]:
     """A new_page_t allocating on ``node`` with GFP_THISNODE."""
-    from pagemig.mm.migrate import alloc_pages_exact_node_for
-
-    return lambda page, private, result: alloc_pages_exact_node_for(page, node)
+    return lambda page, private, result: alloc_pages_exact_node(
+        page.zone.machine, node, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
 
 
 @pytest.fixture

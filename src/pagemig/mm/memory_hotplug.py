@@ -15,14 +15,18 @@ from .gfp import GFP_HIGHUSER_MOVABLE
 from .list import ListHead, list_add_tail, list_empty
 from .mm_inline import page_is_file_cache
 from .mmzone import Zone, ZoneStatItem
-from .page import Page, PageLRU, PG_buddy, PG_reserved, get_page_unless_zero
-from .swap import lru_add_drain_all, put_page
+from .page import Page, PageLRU, PG_buddy, PG_reserved, page_count
+from .swap import lru_add_drain_all
 from .vmscan import isolate_lru_page
 
 if TYPE_CHECKING:
     from ..machine import Machine
 
-NR_OFFLINE_RETRIES: Final = 5
+NR_OFFLINE_AT_ONCE_PAGES: Final = 256
+# remove_memory gives offline_pages 120 s (120 * HZ jiffies) before -EAGAIN.
+# The model has no clock: the expiry is this many passes of the repeat loop.
+OFFLINE_TIMEOUT_PASSES: Final = 100
+OFFLINE_RETRY_MAX: Final = 5
 
 
 def hotremove_migrate_alloc(page: Page, private: object, result: object) -> Page | None:
@@ -32,24 +36,48 @@ def hotremove_migrate_alloc(page: Page, private: object, result: object) -> Page
     return alloc_pages_current(page.zone.machine, GFP_HIGHUSER_MOVABLE)
 
 
-def do_migrate_range(machine: Machine, start_pfn: int, end_pfn: int) -> int:
-    """Isolate the range's LRU pages and migrate them with offlining=1."""
-    from .migrate import migrate_pages
+def scan_lru_pages(machine: Machine, start: int, end: int) -> int:
+    """The first pfn of [start, end) whose page is on an LRU list, or 0."""
+    for pfn in range(start, end):
+        if machine.pfn_valid(pfn) and PageLRU(machine.pfn_to_page(pfn)):
+            return pfn
+    return 0
 
-    source = ListHead(machine)
+
+def do_migrate_range(machine: Machine, start_pfn: int, end_pfn: int) -> int:
+    """Isolate up to NR_OFFLINE_AT_ONCE_PAGES LRU pages from ``start_pfn`` and
+    migrate them with offlining=1.
+
+    A page in use but not on an LRU list is not managed: every isolated page
+    is put back and nothing moves. Return: -EBUSY then, 0 when nothing was
+    isolated, else migrate_pages's count of pages that failed (or -ENOMEM).
+    Kernel: mm/memory_hotplug.c (2.6.35).
+    """
+    from .migrate import migrate_pages, putback_lru_pages
+
+    move_pages = NR_OFFLINE_AT_ONCE_PAGES
     not_managed = 0
-    for pfn in range(start_pfn, end_pfn):
-        page = machine.pfn_to_page(pfn)
-        if not get_page_unless_zero(page):
-            continue
-        if PageLRU(page) and isolate_lru_page(page) == 0:
-            list_add_tail(page, source)
-            page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
-        else:
-            not_managed += 1
-        put_page(page)
+    source = ListHead(machine)
+    pfn = start_pfn
+    while pfn < end_pfn and move_pages > 0:
+        if machine.pfn_valid(pfn):
+            page = machine.pfn_to_page(pfn)
+            # We can skip free pages. And we can only deal with pages on LRU.
+            if page_count(page):
+                if isolate_lru_page(page) == 0:
+                    list_add_tail(page, source)
+                    move_pages -= 1
+                    page.zone.vm_stat[ZoneStatItem.NR_ISOLATED_ANON + page_is_file_cache(page)] += 1
+                elif page_count(page):  # no zone->lock held: check again
+                    not_managed += 1
+        pfn += 1
+    if not_managed:
+        if not list_empty(source):
+            putback_lru_pages(source)
+        return -errno.EBUSY
     if list_empty(source):
-        return -errno.EBUSY if not_managed else 0
+        return 0
+    # this function returns # of failed pages
     return migrate_pages(source, hotremove_migrate_alloc, 0, 1)
 
 
@@ -78,8 +106,17 @@ def start_isolate_page_range(zone: Zone, start_pfn: int, end_pfn: int) -> None:
 
 
 def offline_pages(machine: Machine, start_pfn: int, nr_pages: int) -> int:
-    """Take [start_pfn, start_pfn + nr_pages) offline. Return: 0, -EINVAL for a
-    range outside one zone, -EBUSY when pages stay in use after the retries."""
+    """Take [start_pfn, start_pfn + nr_pages) offline.
+
+    Migrates the range's LRU pages away pass after pass: a pass that fails
+    some pages (a positive count) is retried until the timeout, a pass that
+    fails outright (negative) at most OFFLINE_RETRY_MAX times. Can raise
+    KernelBug: 2.6.35's unmap_and_move oopses on a mapped KSM page
+    (docs/kernel-bugs.md).
+    Return: 0; -EINVAL for a range outside one zone; -EAGAIN at the timeout;
+    do_migrate_range's error after the retries; -EBUSY when pages are still
+    in use at the end. Kernel: mm/memory_hotplug.c (2.6.35).
+    """
     end_pfn = start_pfn + nr_pages
     if nr_pages <= 0 or not machine.pfn_valid(start_pfn) or not machine.pfn_valid(end_pfn - 1):
         return -errno.EINVAL
@@ -88,20 +125,30 @@ def offline_pages(machine: Machine, start_pfn: int, nr_pages: int) -> int:
         return -errno.EINVAL
     start_isolate_page_range(zone, start_pfn, end_pfn)
     try:
-        lru_add_drain_all(machine)
-        for _ in range(NR_OFFLINE_RETRIES):
-            if not _in_use(machine, start_pfn, end_pfn):
+        drain = False
+        retry_max = OFFLINE_RETRY_MAX
+        for _ in range(OFFLINE_TIMEOUT_PASSES):  # repeat: until jiffies pass expire
+            if drain:
+                lru_add_drain_all(machine)
+            pfn = scan_lru_pages(machine, start_pfn, end_pfn)
+            if not pfn:
                 break
-            lru_add_drain_all(machine)
-            ret = do_migrate_range(machine, start_pfn, end_pfn)
-            if ret < 0 and ret != -errno.EBUSY:
-                return ret
-        if _in_use(machine, start_pfn, end_pfn):
+            ret = do_migrate_range(machine, pfn, end_pfn)
+            if ret < 0:
+                retry_max -= 1
+                if retry_max == 0:
+                    return ret  # failed_removal
+            drain = True
+        else:
+            return -errno.EAGAIN
+        # drain all zone's lru pagevec, then check again
+        lru_add_drain_all(machine)
+        if _in_use(machine, start_pfn, end_pfn):  # check_pages_isolated
             return -errno.EBUSY
         offline_isolated_pages(zone, start_pfn, end_pfn)
         return 0
     finally:
-        zone.isolated_range = None
+        zone.isolated_range = None  # undo_isolate_page_range (also after success)
 
 
 def offline_isolated_pages(zone: Zone, start_pfn: int, end_pfn: int) -> None:
