@@ -238,3 +238,42 @@ def test_two_migrations_share_the_anon_vma_reference() -> None:
     assert state["r"].status == [1]  # type: ignore[attr-defined]
     assert p.read(a, 5) == b"first" and p.read(last, 6) == b"second"
     m.check()
+
+
+def test_mlock_waits_for_a_locked_page_and_mlocks_it() -> None:
+    """2.6.35's __mlock_vma_pages_range takes the page lock (lock_page), so a
+    page locked by someone else is mlocked once its holder lets go (2.6.38's
+    FOLL_MLOCK trylock would leave it on the evictable list)."""
+    from pagemig.mm.page import PageMlocked, PageUnevictable
+    from pagemig.mm.sched import schedule_point
+
+    m = Machine(nodes=1)
+    p = m.spawn(uid=0)
+    a = p.mmap(2 * PAGE_SIZE)
+    p.write(a, b"held")
+    p.write(a + PAGE_SIZE, b"free")
+    page = m.pfn_to_page(pte_read(p.mm, a) >> 12)
+    started: list[str] = []
+
+    def holder() -> None:
+        assert trylock_page(page)
+        for _ in range(40):
+            schedule_point(m, "holder busy")
+        unlock_page(page)
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        names = {t.name: t for t in candidates}
+        if "holder" in names and not started:
+            started.append("holder")
+            return names["holder"]
+        if last is not None and last.name == "holder" and "mlock" in names:
+            return names["mlock"]
+        return last if last in candidates else candidates[0]
+
+    sched = DeterministicScheduler(m, chooser)
+    sched.spawn("holder", holder)
+    sched.spawn("mlock", lambda: p.mlock(a, 2 * PAGE_SIZE), p.task)
+    sched.run()
+    assert PageMlocked(page) and PageUnevictable(page)
+    assert PageMlocked(m.pfn_to_page(pte_read(p.mm, a + PAGE_SIZE) >> 12))
+    m.check()

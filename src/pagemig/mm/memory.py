@@ -25,7 +25,6 @@ from .hugetlb import (
 )
 from .memcontrol import mem_cgroup_newpage_charge, mem_cgroup_uncharge_page
 from .mempolicy import alloc_page_vma
-from .mlock import mlock_vma_page
 from .mmap import (
     MM_ANONPAGES,
     MM_FILEPAGES,
@@ -90,7 +89,7 @@ from .rmap import (
     page_remove_rmap,
 )
 from .spinlock import spin_lock, spin_unlock
-from .swap import lru_add_drain, mark_page_accessed, put_page
+from .swap import mark_page_accessed, put_page
 from .swapfile import swap_duplicate
 from .swapops import (
     is_hwpoison_entry,
@@ -121,7 +120,6 @@ FOLL_WRITE: Final = 0x01
 FOLL_TOUCH: Final = 0x02
 FOLL_GET: Final = 0x04
 FOLL_DUMP: Final = 0x08
-FOLL_MLOCK: Final = 0x40
 
 
 class FollowPageError:
@@ -235,12 +233,6 @@ def follow_page(vma: VmAreaStruct, address: int, flags: int) -> Page | FollowPag
         if flags & FOLL_WRITE and not pte_dirty(pte):
             set_page_dirty(page)
         mark_page_accessed(page)
-    if flags & FOLL_MLOCK and vma.vm_flags & VM_LOCKED:
-        # mlock a page only if it has a mapping (not the zero page) and we can lock it.
-        if page.mapping is not None and trylock_page(page):
-            lru_add_drain(mm.machine)
-            mlock_vma_page(page)
-            unlock_page(page)
     return page
 
 

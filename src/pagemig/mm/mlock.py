@@ -92,22 +92,60 @@ def mlock_migrate_page(newpage: Page, page: Page) -> None:
         newpage.zone.vm_stat[NR_MLOCK] += 1
 
 
-def _mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
-    """Fault every page of [start, end) in and mlock it (__mlock_vma_pages_range)."""
-    from .memory import FOLL_GET, FOLL_MLOCK, FOLL_TOUCH, FOLL_WRITE, get_user_pages
+MLOCK_BATCH: Final = 16  # struct page *pages[16]: "16 gives a reasonable batch"
 
-    gup_flags = FOLL_TOUCH | FOLL_GET | FOLL_MLOCK
+
+def _mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
+    """Fault every page of [start, end) in and mlock it, 16 pages at a time.
+
+    Each batch is pushed from the pagevecs to the LRU lists first; a page is
+    mlocked under its page lock (waiting for it) if it still has a mapping
+    (the zero page has none; truncation can take a file page's away).
+    Context: mmap_sem held. Return: 0, or get_user_pages's negative errno.
+    Kernel: mm/mlock.c __mlock_vma_pages_range (2.6.35).
+    """
+    from .memory import FOLL_GET, FOLL_TOUCH, FOLL_WRITE
+    from .swap import lru_add_drain
+
+    gup_flags = FOLL_TOUCH | FOLL_GET
     # We want to touch writable mappings with a write fault in order to break
     # COW (2.6.35 does this for shared writable mappings too; 2.6.38 narrowed it).
     if vma.vm_flags & VM_WRITE:
         gup_flags |= FOLL_WRITE
-    for addr in range(start, end, PAGE_SIZE):
-        page = get_user_pages(vma.vm_mm, vma, addr, gup_flags)
-        if isinstance(page, int):
-            return page
-        if page is not None:
-            put_page(page)
+    addr = start
+    nr_pages = (end - start) >> PAGE_SHIFT
+    while nr_pages > 0:
+        pages = _get_user_pages_batch(vma, addr, min(nr_pages, MLOCK_BATCH), gup_flags)
+        if isinstance(pages, int):
+            return pages
+        lru_add_drain(vma.vm_mm.machine)  # push cached pages to LRU
+        for page in pages:
+            if page.mapping is not None:
+                lock_page(page)
+                # Migration is blocked by our reference: only truncation can
+                # have taken the mapping away meanwhile.
+                if page.mapping is not None:
+                    mlock_vma_page(page)
+                unlock_page(page)
+            put_page(page)  # ref from get_user_pages()
+        addr += len(pages) * PAGE_SIZE
+        nr_pages -= len(pages)
     return 0
+
+
+def _get_user_pages_batch(vma: VmAreaStruct, addr: int, nr: int, gup_flags: int) -> list[Page] | int:
+    """__get_user_pages of up to ``nr`` pages: the pages got before the first
+    failure, or the failure itself when it hits the first page."""
+    from .memory import get_user_pages
+
+    pages: list[Page] = []
+    for i in range(nr):
+        page = get_user_pages(vma.vm_mm, vma, addr + i * PAGE_SIZE, gup_flags)
+        if isinstance(page, int):
+            return pages if pages else page
+        if page is not None:
+            pages.append(page)
+    return pages
 
 
 def mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int) -> int:
