@@ -675,7 +675,7 @@ def test_memcg_charge_failure_is_enomem(m: Machine) -> None:
     mem_cgroup_attach(m, p.pid, group)
     d = Data()
     touched = d.fill(p, p.mmap(2 * PAGE_SIZE), 2)
-    call(p, 0, touched, None)  # the arrays' arena is charged too
+    call(p, 0, touched, [0, 0])  # the argument arrays' pages are charged too
     group.limit = group.usage
     assert call(p, 0, touched, [1, 1]) == (errno.ENOMEM, [None, None])
     assert [p.node_of(a) for a in touched] == [0, 0]
@@ -785,6 +785,26 @@ def test_count_shorter_than_the_arrays(m: Machine) -> None:
     assert call(p, 0, touched, [1, 1, 1], count=2) == (0, [1, 1, None])
     assert [p.node_of(a) for a in touched] == [1, 1, 0]
     d.verify()
+
+
+@pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
+@pytest.mark.parametrize("query", [False, True])
+def test_count_past_the_arrays_faults_at_their_guard_page(profile: str, query: bool) -> None:
+    """The arrays end at a guard page, as a C caller's do, so the read of the
+    entry past the end fails the call with EFAULT. 6.1's do_pages_move reads
+    one entry at a time and has moved the entries before it; 2.6.35 reads a
+    whole chunk before doing anything, as both kernels' do_pages_stat do, so
+    nothing moves and no status is written."""
+    m = Machine(nodes=2, node_memory="64MiB", profile=profile)
+    p = m.spawn()
+    d = Data()
+    touched = d.fill(p, p.mmap(3 * PAGE_SIZE), 3)
+    moved = profile == "6.1" and not query
+    status: list[int | None] = [1, 1, 1] if moved else [None, None, None]
+    assert call(p, 0, touched, None if query else [1, 1, 1], count=4) == (errno.EFAULT, status)
+    assert [p.node_of(a) for a in touched] == ([1, 1, 1] if moved else [0, 0, 0])
+    d.verify()
+    m.check()
 
 
 def test_no_vma_at_or_above_is_efault(m: Machine) -> None:
@@ -1208,7 +1228,7 @@ def test_mapped_swap_cache_page_is_left_as_a_swap_pte(m: Machine) -> None:
     assert p.read(a, 4) == pattern(1, 0)[:4]  # swapped back in, still in the swap cache
     page = page_at(p, a)
     assert page is not None and PageSwapCache(page)
-    assert call(p, 0, [a], None) == (0, [0])  # (creates the arrays' arena first)
+    assert call(p, 0, [a], [0]) == (0, [0])  # (creates and touches the arrays first)
     rss = list(p.mm.rss)
     shmem = [node_stat(m, n, ZoneStatItem.NR_SHMEM) for n in (0, 1)]
     files = [node_stat(m, n, ZoneStatItem.NR_FILE_PAGES) for n in (0, 1)]

@@ -58,7 +58,7 @@ def test_example_1_exclusive_anon_page_moves(m: Machine) -> None:
     p.write(a, payload(1))
     old = page_at(p, a)
     assert old is not None and old.zone.node_id == 0 and page_mapcount(old) == 1
-    move(p, [a], None)  # the arrays' own page exists before the counters are read
+    move(p, [a], [0])  # the arrays' own pages exist before the counters are read
     z0 = old.zone
     before0 = z0.vm_stat[ZoneStatItem.NR_ANON_PAGES]
     r = move(p, [a], [1])

@@ -37,6 +37,7 @@ from .mm.mmap import (
     MAP_POPULATE,
     MAP_PRIVATE,
     MAP_SHARED,
+    PROT_NONE,
     PROT_READ,
     PROT_WRITE,
     VM_IO,
@@ -394,9 +395,13 @@ class Process:
         before: list[int | None] = (_pfns_of(target, page_list) if self.machine.account.enabled
                                     else [None] * n)
         marks = (len(self.machine.account.entries), len(self.machine.account.attempts))
-        arena = _arena(self)
-        base = arena.ensure(16 * n + 16)
-        pages_ptr, nodes_ptr, status_ptr = base, base + 8 * n, base + 12 * n
+        # Each array ends at a guard page, as a C caller's would: a count past
+        # the end of the arrays faults (EFAULT) instead of reading its neighbour.
+        # (The nodes array is laid out in query mode too, untouched, so that
+        # a query and a move of the same count share one layout.)
+        pages_ptr, status_ptr, nodes_ptr = _arena(self).guarded((4 if compat else 8) * n, 4 * n, 4 * n)
+        if node_list is None:
+            nodes_ptr = 0
         self.write(pages_ptr, _pack(page_list, 4 if compat else 8, False))
         if node_list is not None:
             self.write(nodes_ptr, _pack(node_list, 4, True))
@@ -404,9 +409,7 @@ class Process:
         with self.running() as task:
             entry = (self.machine.kernel.compat_sys_move_pages if compat
                      else self.machine.kernel.sys_move_pages)
-            rc = entry(
-                task, pid, nr, pages_ptr, nodes_ptr if node_list is not None else 0, status_ptr,
-                flags)
+            rc = entry(task, pid, nr, pages_ptr, nodes_ptr, status_ptr, flags)
         raw = self.read(status_ptr, 4 * n)
         status: list[int | None] = [None if value == INT_MIN else value
                                     for value in struct.unpack(f"<{n}i", raw)]
@@ -497,6 +500,8 @@ class _Arena:
         self.proc = proc
         self.addr = 0
         self.size = 0
+        self.guarded_addr = 0
+        self.guarded_layout: tuple[int, ...] = ()
 
     def ensure(self, size: int) -> int:
         size = max(PAGE_SIZE, -(-size // PAGE_SIZE) * PAGE_SIZE)
@@ -507,6 +512,30 @@ class _Arena:
             self.addr = self.proc.mmap(size, addr=hint)
             self.size = size
         return self.addr
+
+
+    def guarded(self, *sizes: int) -> list[int]:
+        """Addresses of arrays of ``sizes`` bytes, each ending exactly at a
+        PROT_NONE guard page (one mapping, reused while the sizes stay)."""
+        layout = tuple(-(-size // PAGE_SIZE) for size in sizes)
+        if layout != self.guarded_layout:
+            if self.guarded_layout:
+                self.proc.munmap(self.guarded_addr, (sum(self.guarded_layout) + len(self.guarded_layout))
+                                 * PAGE_SIZE)
+            hint = _ARENA_HINT_IA32 if self.proc.task.ia32 else _ARENA_HINT
+            self.guarded_addr = self.proc.mmap((sum(layout) + len(layout)) * PAGE_SIZE, addr=hint)
+            self.guarded_layout = layout
+            guard = self.guarded_addr
+            for pages in layout:
+                guard += pages * PAGE_SIZE
+                self.proc.mprotect(guard, PAGE_SIZE, PROT_NONE)
+                guard += PAGE_SIZE
+        addrs = []
+        start = self.guarded_addr
+        for pages, size in zip(layout, sizes, strict=True):
+            addrs.append(start + pages * PAGE_SIZE - size)
+            start += (pages + 1) * PAGE_SIZE
+        return addrs
 
 
 def _arena(proc: Process) -> _Arena:
