@@ -11,6 +11,9 @@ from pagemig.mm.pagemap import lock_page, trylock_page, unlock_page
 from pagemig.mm.pgtable import is_swap_pte, pte_to_swp_entry
 from pagemig.mm.sched import DeterministicScheduler, SimTask
 from pagemig.mm.swapops import is_migration_entry
+from pagemig.mm.vmstat import VM_EVENT_NAMES
+
+PSWPOUT = VM_EVENT_NAMES.index("pswpout")
 
 
 def test_fault_waits_on_the_migration_entry_and_sees_the_new_page() -> None:
@@ -165,12 +168,16 @@ def test_fault_rechecks_the_pte_after_taking_the_lock(swap_out: bool) -> None:
     the retried fault finds the page (or swaps it back in)."""
     m = Machine(nodes=2, node_memory="64MiB", swap="4MiB")
     p = m.spawn()
+    # Another process migrates p's page: its argument arrays, unmapped after
+    # the call, are its own, so it never waits for p's mmap_sem, which the
+    # fault holds.
+    daemon = m.spawn(uid=0)
     a = p.mmap(PAGE_SIZE)
     p.write(a, b"moved then swapped")
     seen: dict[str, object] = {}
 
     def migrate_and_swap() -> None:
-        seen["r"] = p.move_pages(0, [a], [1], 2)
+        seen["r"] = daemon.move_pages(p.pid, [a], [1], 2)
         if swap_out:
             m.deactivate_all(1)
             m.reclaim(1, 10)
@@ -189,11 +196,12 @@ def test_fault_rechecks_the_pte_after_taking_the_lock(swap_out: bool) -> None:
         return last if last in candidates else candidates[0]
 
     sched = DeterministicScheduler(m, chooser)
-    sched.spawn("migrate", migrate_and_swap, p.task)
+    sched.spawn("migrate", migrate_and_swap, daemon.task)
     sched.spawn("fault", lambda: seen.setdefault("data", p.read(a, 18)), p.task)
     sched.run()
     assert seen.get("switched") and seen.get("back")
     assert seen["data"] == b"moved then swapped"
+    assert swap_out == (m.vm_events[PSWPOUT] == 1), "the page was swapped out while the fault waited"
     m.check()
 
 

@@ -395,22 +395,20 @@ class Process:
         before: list[int | None] = (_pfns_of(target, page_list) if self.machine.account.enabled
                                     else [None] * n)
         marks = (len(self.machine.account.entries), len(self.machine.account.attempts))
-        # Each array ends at a guard page, as a C caller's would: a count past
-        # the end of the arrays faults (EFAULT) instead of reading its neighbour.
-        # (The nodes array is laid out in query mode too, untouched, so that
-        # a query and a move of the same count share one layout.)
-        pages_ptr, status_ptr, nodes_ptr = _arena(self).guarded((4 if compat else 8) * n, 4 * n, 4 * n)
-        if node_list is None:
-            nodes_ptr = 0
-        self.write(pages_ptr, _pack(page_list, 4 if compat else 8, False))
-        if node_list is not None:
-            self.write(nodes_ptr, _pack(node_list, 4, True))
-        self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
-        with self.running() as task:
-            entry = (self.machine.kernel.compat_sys_move_pages if compat
-                     else self.machine.kernel.sys_move_pages)
-            rc = entry(task, pid, nr, pages_ptr, nodes_ptr, status_ptr, flags)
-        raw = self.read(status_ptr, 4 * n)
+        # Each array ends at a guard page, as the C runner's do: a count past
+        # the end of the arrays faults (EFAULT) instead of reading past it.
+        sizes = [(4 if compat else 8) * n, 4 * n] + ([4 * n] if node_list is not None else [])
+        with _guarded_arrays(self, sizes) as (pages_ptr, status_ptr, *rest):
+            nodes_ptr = rest[0] if rest else 0
+            self.write(pages_ptr, _pack(page_list, 4 if compat else 8, False))
+            if node_list is not None:
+                self.write(nodes_ptr, _pack(node_list, 4, True))
+            self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
+            with self.running() as task:
+                entry = (self.machine.kernel.compat_sys_move_pages if compat
+                         else self.machine.kernel.sys_move_pages)
+                rc = entry(task, pid, nr, pages_ptr, nodes_ptr, status_ptr, flags)
+            raw = self.read(status_ptr, 4 * n)
         status: list[int | None] = [None if value == INT_MIN else value
                                     for value in struct.unpack(f"<{n}i", raw)]
         reasons = _reasons(self.machine, page_list, before, status, marks)
@@ -500,8 +498,6 @@ class _Arena:
         self.proc = proc
         self.addr = 0
         self.size = 0
-        self.guarded_addr = 0
-        self.guarded_layout: tuple[int, ...] = ()
 
     def ensure(self, size: int) -> int:
         size = max(PAGE_SIZE, -(-size // PAGE_SIZE) * PAGE_SIZE)
@@ -514,28 +510,26 @@ class _Arena:
         return self.addr
 
 
-    def guarded(self, *sizes: int) -> list[int]:
-        """Addresses of arrays of ``sizes`` bytes, each ending exactly at a
-        PROT_NONE guard page (one mapping, reused while the sizes stay)."""
-        layout = tuple(-(-size // PAGE_SIZE) for size in sizes)
-        if layout != self.guarded_layout:
-            if self.guarded_layout:
-                self.proc.munmap(self.guarded_addr, (sum(self.guarded_layout) + len(self.guarded_layout))
-                                 * PAGE_SIZE)
-            hint = _ARENA_HINT_IA32 if self.proc.task.ia32 else _ARENA_HINT
-            self.guarded_addr = self.proc.mmap((sum(layout) + len(layout)) * PAGE_SIZE, addr=hint)
-            self.guarded_layout = layout
-            guard = self.guarded_addr
-            for pages in layout:
-                guard += pages * PAGE_SIZE
-                self.proc.mprotect(guard, PAGE_SIZE, PROT_NONE)
-                guard += PAGE_SIZE
-        addrs = []
-        start = self.guarded_addr
-        for pages, size in zip(layout, sizes, strict=True):
-            addrs.append(start + pages * PAGE_SIZE - size)
-            start += (pages + 1) * PAGE_SIZE
-        return addrs
+@contextmanager
+def _guarded_arrays(proc: Process, sizes: list[int]) -> Iterator[list[int]]:
+    """Arrays of ``sizes`` bytes for one system call, each ending exactly at
+    a PROT_NONE guard page, mapped for the call and unmapped after it (the
+    C runner's guarded())."""
+    layout = [-(-size // PAGE_SIZE) for size in sizes]
+    length = (sum(layout) + len(layout)) * PAGE_SIZE
+    hint = _ARENA_HINT_IA32 if proc.task.ia32 else _ARENA_HINT
+    base = proc.mmap(length, addr=hint)
+    addrs = []
+    start = base
+    for pages, size in zip(layout, sizes, strict=True):
+        addrs.append(start + pages * PAGE_SIZE - size)
+        proc.mprotect(start + pages * PAGE_SIZE, PAGE_SIZE, PROT_NONE)
+        start += (pages + 1) * PAGE_SIZE
+    try:
+        yield addrs
+    finally:
+        if proc.alive:
+            proc.munmap(base, length)
 
 
 def _arena(proc: Process) -> _Arena:
