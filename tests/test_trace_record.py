@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("pyarrow")
 
-from pagemig.cli import main  # noqa: E402
-from pagemig.sim.trace import OP_FETCH, open_trace  # noqa: E402
+from pagemig.cli import main
+from pagemig.sim.trace import OP_FETCH, open_trace
 
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 
