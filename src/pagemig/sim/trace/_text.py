@@ -31,8 +31,6 @@ for _i, _c in enumerate(b"abcdef"):
     _HEX_DIGIT[_c] = _HEX_DIGIT[_c - 32] = 10 + _i
 _HEX_WIDTH: Final = 16
 _DEC_WIDTH: Final = 19            # 10**19 - 1 still fits in uint64
-_HEX_SHIFTS = np.arange(_HEX_WIDTH - 1, -1, -1, dtype=np.uint64) * np.uint64(4)
-_DEC_POWERS = np.array([10 ** k for k in range(_DEC_WIDTH - 1, -1, -1)], dtype=np.uint64)
 
 
 class ParseError(TraceError):
@@ -134,31 +132,35 @@ def skip_blanks(lines: Lines, start: np.ndarray, end: np.ndarray, most: int = 8)
 
 
 def _parse(lines: Lines, start: np.ndarray, end: np.ndarray, table: np.ndarray,
-           width: int, weights: np.ndarray, shifted: bool) -> tuple[np.ndarray, np.ndarray]:
+           max_width: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits right-aligned at ``end``, one column of all lines at a time, as
+    wide as the chunk's widest field (a size needs 1 or 2 columns, not 19)."""
     n = len(start)
+    value = np.zeros(n, dtype=np.uint64)
+    width = end - start
+    ok = (width > 0) & (width <= max_width)
     if not n:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool)
-    ok = (end > start) & (end - start <= width)
-    pos = end[:, None] - width + np.arange(width)          # right-aligned digits
-    used = pos >= start[:, None]
-    digits = table[lines.buf[np.where(used, pos, 0)]]
-    bad = used & (digits == _BAD)
-    ok &= ~bad.any(axis=1)
-    values = np.where(used & ~bad, digits, 0).astype(np.uint64)
-    if shifted:
-        return (values << weights).sum(axis=1, dtype=np.uint64), ok
-    return (values * weights).sum(axis=1, dtype=np.uint64), ok
+        return value, ok
+    widest = int(min(max_width, max(int(width.max()), 1)))
+    radix = np.uint64(base)
+    for k in range(widest, 0, -1):                      # the k-th digit from the right
+        pos = end - k
+        used = pos >= start
+        digit = table[lines.buf[np.where(used, pos, 0)]]
+        ok &= ~(used & (digit == _BAD))
+        value = np.where(used, value * radix + digit, value)
+    return value, ok
 
 
 def parse_hex(lines: Lines, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The hexadecimal numbers in [start, end) of each line (no ``0x``; 1 to 16
     digits), and which of them parsed."""
-    return _parse(lines, start, end, _HEX_DIGIT, _HEX_WIDTH, _HEX_SHIFTS, shifted=True)
+    return _parse(lines, start, end, _HEX_DIGIT, _HEX_WIDTH, 16)
 
 
 def parse_dec(lines: Lines, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The decimal numbers in [start, end) of each line (1 to 19 digits), and which parsed."""
-    return _parse(lines, start, end, _DEC_DIGIT, _DEC_WIDTH, _DEC_POWERS, shifted=False)
+    return _parse(lines, start, end, _DEC_DIGIT, _DEC_WIDTH, 10)
 
 
 def first_false(ok: np.ndarray) -> int | None:
