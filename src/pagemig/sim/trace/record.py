@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -92,12 +93,15 @@ def record(command: list[str], out: str | os.PathLike[str], sample: int = 1,
         raise TraceError(f"{valgrind}: cannot run: {err.strerror or err}") from None
     finally:
         os.close(write_end)
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGTERM, like Ctrl-C, must unwind through the writer; only the main thread may set it.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     try:
         with os.fdopen(read_end, "rb", buffering=PIPE_CHUNK) as pipe:
             return _convert(proc, pipe, out, meta, sample)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         if proc.poll() is None:
             proc.kill()
         proc.wait()
