@@ -5,7 +5,9 @@ Columns (docs/simulation.md, "Trace format"):
 =========  ======================  ==========================================
 column     Arrow type              meaning
 =========  ======================  ==========================================
-``t``      uint64                  time in ns, or an instruction count
+``t``      uint64                  time in ns, an instruction count, or a
+                                   sequence number (the row's rank in a
+                                   source that has no clock)
 ``vaddr``  uint64                  virtual address accessed
 ``size``   uint16                  bytes accessed (0 for a region row)
 ``op``     dictionary<int8, utf8>  R load, W store, M modify, I fetch
@@ -47,7 +49,7 @@ OP_NAMES: Final = ("R", "W", "M", "I")
 _OP_CODE: Final = {name: code for code, name in enumerate(OP_NAMES)}
 
 METADATA_KEY: Final = b"pagemig.trace"
-TIME_UNITS: Final = ("ns", "instructions")
+TIME_UNITS: Final = ("ns", "instructions", "sequence")
 DEFAULT_ROW_GROUP_ROWS: Final = 1 << 20
 _REQUIRED: Final = ("t", "vaddr", "size", "op", "tid")
 _OPTIONAL: Final = ("cpu", "weight", "ip")
