@@ -113,3 +113,25 @@ def test_bad_requests_name_the_argument(kwargs: dict[str, object], message: str)
     args.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=message):
         SynthRequest(**args)  # type: ignore[arg-type]
+
+
+def test_cli_synth_writes_the_trace_and_refuses_bad_requests(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pagemig.cli import main
+
+    out = tmp_path / "s.parquet"
+    assert main(["trace", "synth", "scan", "--pages", "16", "--accesses", "2048", "--threads", "2",
+                 "--seed", "5", "-o", str(out)]) == 0
+    assert "wrote 2048 accesses" in capsys.readouterr().err
+    reader = open_trace(out)
+    assert reader.num_rows == 2048 and reader.meta.extra["threads"] == "2"
+    bad = tmp_path / "bad.parquet"
+    for args, message in [
+        (["gauss", "--pages", "4", "--accesses", "4"], "unknown pattern 'gauss'"),
+        (["uniform", "--pages", "0", "--accesses", "4"], "pages must be at least 1"),
+        (["prodcons", "--pages", "4", "--accesses", "4"], "at least 2 threads"),
+    ]:
+        assert main(["trace", "synth", *args, "-o", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+        assert not bad.exists()

@@ -99,6 +99,42 @@ def import_(
     typer.echo(f"pagemig: wrote {rows} rows to {output}", err=True)
 
 
+@trace_app.command("synth")
+def synth(
+    pattern: str = typer.Argument(..., metavar="PATTERN",
+                                  help="uniform, zipf, phases, scan or prodcons."),
+    pages: int = typer.Option(..., "--pages", metavar="N", help="Pages of the traced range."),
+    accesses: int = typer.Option(..., "--accesses", metavar="M", help="Accesses to generate."),
+    output: Path = _output_option(),
+    threads: int = typer.Option(1, "--threads", metavar="T", help="Threads (tids 0..T-1)."),
+    seed: int = typer.Option(0, "--seed", metavar="S", help="Seed of the generator."),
+    interval_ns: int = typer.Option(10, "--interval-ns", metavar="NS",
+                                    help="Time between two accesses."),
+    write_ratio: float = typer.Option(0.3, "--write-ratio", help="Share of stores."),
+    skew: float = typer.Option(1.0, "--skew", help="zipf: the exponent of 1/rank."),
+    hot_fraction: float = typer.Option(0.1, "--hot-fraction", help="phases: hot share of the pages."),
+    hot_share: float = typer.Option(0.9, "--hot-share", help="phases: share of accesses to the hot set."),
+    phases: int = typer.Option(4, "--phases", help="phases: how many times the hot set moves."),
+) -> None:
+    """Generate a synthetic trace from a seeded generator (tests, examples, benchmarks).
+
+    Example: pagemig trace synth zipf --pages 65536 --accesses 10000000 -o z.parquet
+    """
+    from ..sim.trace import TraceWriter
+    from ..sim.trace.synth import SynthRequest, synthesize
+
+    try:
+        request = SynthRequest(pattern, pages=pages, accesses=accesses, threads=threads, seed=seed,
+                               interval_ns=interval_ns, write_ratio=write_ratio, skew=skew,
+                               hot_fraction=hot_fraction, hot_share=hot_share, phases=phases)
+    except (ValueError, TypeError) as err:
+        raise CliError(str(err), status=2) from None
+    with trace_errors(), TraceWriter(output, request.meta()) as writer:
+        for batch in synthesize(request):
+            writer.write(batch)
+    typer.echo(f"pagemig: wrote {writer.rows} accesses to {output}", err=True)
+
+
 @trace_app.command("info")
 def info(
     trace: Path = typer.Argument(..., metavar="TRACE", help="A trace file (Parquet)."),
