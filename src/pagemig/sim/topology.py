@@ -8,6 +8,8 @@ placement-spec.md section 4; anything else comes from a TOML file:
 .. code-block:: toml
 
     name = "my-box"
+    distances = [[10, 50], [50, 10]]
+    latency_ns = [[90, 250], [250, 90]]   # optional: [CPU node][memory node]
     [[node]]            # node 0
     memory = "16GiB"
     cpus = 4
@@ -18,8 +20,6 @@ placement-spec.md section 4; anything else comes from a TOML file:
     cpus = 0
     tier = 1
     bandwidth_gbps = 33
-    distances = [[10, 50], [50, 10]]
-    latency_ns = [[90, 250], [250, 90]]   # optional: [CPU node][memory node]
 
 Without ``latency_ns``, latencies are the local latency (``local_latency_ns``,
 default 90) scaled by the SLIT distance over 10.
