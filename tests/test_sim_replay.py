@@ -105,14 +105,20 @@ def test_first_touch_faults_on_each_threads_node(tmp_path: Path) -> None:
 
 def test_time_epochs_skip_gaps_and_ranges_are_mapped_where_traced(tmp_path: Path) -> None:
     t = np.array([0, 1, 2, 50_000_000, 50_000_001], dtype=np.uint64)
-    pages = np.array([0, 1, 1_000_000, 2, 1_000_001])
+    far = 1 << 23  # beyond the span mapped whole: the trace is scanned, two ranges
+    pages = np.array([0, 1, far, 2, far + 1])
     sim = Simulation(write_trace(tmp_path / "t.parquet", pages, t=t), small("dram-cxl"),
                      make_policy("first-touch"), SimConfig(epoch="10ms"))
     result = sim.run()
     assert [r["accesses"] for r in result.rows] == [3, 2]
     assert [r["t_start"] for r in result.rows] == [0, 50_000_000]
     assert len(sim.ranges.first) == 2 and sim.n_pages == 3 + 2
-    assert sim.addresses(np.array([0])).tolist() == [0x10000000]
+    assert sim.addresses(np.array([0, 3])).tolist() == [0x10000000, 0x10000000 + far * 4096]
+    check(sim)
+    near = write_trace(tmp_path / "near.parquet", np.array([0, 1000, 5]))
+    sim = Simulation(near, small("dram-cxl"), make_policy("first-touch"))
+    assert sim.run().summary["pages_touched"] == 3
+    assert len(sim.ranges.first) == 1 and sim.n_pages == 1001  # mapped whole from the statistics
     check(sim)
 
 
@@ -275,7 +281,7 @@ def test_policy_parameters_are_validated() -> None:
         make_policy("hot-cold", {"hot": "3"})
     with pytest.raises(ValueError, match="cold_threshold"):
         make_policy("hot-cold", {"hot_threshold": "2", "cold_threshold": "5"})
-    with pytest.raises(ValueError, match="FILE.py:ClassName"):
+    with pytest.raises(ValueError, match=r"FILE\.py:ClassName"):
         make_policy("lru")
     with pytest.raises(ValueError, match="scheme file"):
         make_policy("damos")

@@ -50,6 +50,7 @@ from .trace.format import TraceReader, open_trace
 UNWRITTEN = -(2**31)  # a status slot the kernel left unwritten (6.1: a failed run of pages)
 _LUT_MAX_TID = 1 << 22
 _BITMAP_MAX_PAGES = 1 << 26
+_DENSE_MAX_PAGES = 1 << 22  # a span this small is mapped whole, without scanning the trace
 
 
 class SimulationError(ValueError):
@@ -134,6 +135,7 @@ class _Scan:
     t_first: int
     t_last: int
     sorted_t: bool
+    dense: bool = False  # pages holds the first and last page of one range covering them
 
 
 @dataclass
@@ -219,7 +221,8 @@ class Simulation:
             self._tid_lut[scan.tids] = np.arange(len(scan.tids), dtype=np.int32)
         self.process = self.machine.spawn(uid=1000, cpu=int(self.thread_cpu[0]), comm="traced")
         self.daemon = self.machine.spawn(uid=0, cpu=0, comm="tieringd")
-        self.ranges = self._make_ranges(scan.pages)
+        self.ranges = (_Ranges(scan.pages[:1], scan.pages[1:] - scan.pages[:1] + 1, np.zeros(1, np.int64))
+                       if scan.dense else self._make_ranges(scan.pages))
         self.n_pages = self.ranges.n_pages
         self._map_ranges()
         self.node = np.full(self.n_pages, -1, dtype=np.int16)
@@ -234,12 +237,36 @@ class Simulation:
         self.prepared = True
 
     def _scan(self) -> _Scan:
-        """One pass over t, vaddr and tid: the pages and threads the trace uses."""
+        """The pages and threads the trace uses: from the Parquet statistics when
+        its addresses span at most 4 Mi pages (one range covers them all), else
+        one pass over t, vaddr and tid."""
+        quick = self._scan_statistics()
+        return quick if quick is not None else self._scan_rows()
+
+    def _scan_statistics(self) -> _Scan | None:
+        bounds = {name: self._bounds(name) for name in ("vaddr", "t", "tid")}
+        if any(b is None for b in bounds.values()):
+            return None
+        (lo, hi), (t_lo, t_hi), (tid_lo, tid_hi) = bounds.values()  # type: ignore[misc]
+        lo, hi = lo >> PAGE_SHIFT, hi >> PAGE_SHIFT
+        if hi - lo >= _DENSE_MAX_PAGES or hi >= TASK_SIZE >> PAGE_SHIFT:
+            return None
+        if tid_lo == tid_hi:
+            tids = np.array([tid_lo], dtype=np.int64)
+        else:  # several threads: read the tid column alone
+            sets = [np.unique(cols["tid"]) for cols in _stream(self.reader, ["tid"], self.config.batch_rows)]
+            tids = np.unique(np.concatenate(sets)).astype(np.int64)
+        # One range over the whole span; t's order is checked batch by batch as the replay reads it.
+        return _Scan(np.array([lo, hi], dtype=np.int64), tids, self.reader.num_rows, t_lo, t_hi, True,
+                     dense=True)
+
+    def _scan_rows(self) -> _Scan:
+        """One pass over t, vaddr and tid."""
         bitmap: np.ndarray | None = None
         lo = hi = 0
-        stats = self._vaddr_bounds()
-        if stats is not None and stats[1] - stats[0] < _BITMAP_MAX_PAGES:
-            lo, hi = stats
+        stats = self._bounds("vaddr")
+        if stats is not None and (stats[1] - stats[0]) >> PAGE_SHIFT < _BITMAP_MAX_PAGES:
+            lo, hi = stats[0] >> PAGE_SHIFT, stats[1] >> PAGE_SHIFT
             bitmap = np.zeros(hi - lo + 1, dtype=bool)
         page_sets: list[np.ndarray] = []
         tid_seen = np.zeros(0, dtype=bool)
@@ -282,12 +309,15 @@ class Simulation:
                                   "lies beyond a user address space")
         return _Scan(pages_all, tids.astype(np.int64), rows, t_first, t_last, sorted_t)
 
-    def _vaddr_bounds(self) -> tuple[int, int] | None:
-        """The lowest and highest page from the Parquet statistics, if every row group has them."""
+    def _bounds(self, column: str) -> tuple[int, int] | None:
+        """The lowest and highest value of a column from the Parquet statistics,
+        if every row group has them."""
         import pyarrow.parquet as pq
 
         meta = pq.ParquetFile(self.reader.path).metadata
-        col = meta.schema.to_arrow_schema().get_field_index("vaddr")
+        col = meta.schema.to_arrow_schema().get_field_index(column)
+        if col < 0:
+            return None
         lo, hi = None, None
         for g in range(meta.num_row_groups):
             st = meta.row_group(g).column(col).statistics
@@ -297,7 +327,7 @@ class Simulation:
             hi = st.max if hi is None else max(hi, st.max)
         if lo is None or hi is None:
             return None
-        return int(lo) >> PAGE_SHIFT, int(hi) >> PAGE_SHIFT
+        return int(lo), int(hi)
 
     def _place_threads(self, n: int) -> list[int]:
         """The CPU of each traced thread (``threads_on``), round-robin over a CPU list."""
@@ -502,7 +532,9 @@ class Simulation:
             if n == 0:
                 continue
             if epoch.kind == "t":
-                t = cols["t"] if self.scan.sorted_t else np.maximum.accumulate(cols["t"])
+                t = cols["t"]
+                if not (self.scan.sorted_t and (n < 2 or bool(np.all(t[1:] >= t[:-1])))):
+                    t = np.maximum.accumulate(t)  # out-of-order rows join the epoch they follow
                 pos = 0
                 while pos < n:
                     cut = int(np.searchsorted(t, np.uint64(boundary), side="left"))
@@ -519,8 +551,6 @@ class Simulation:
                     start_t = boundary + (nxt - boundary) // epoch.length * epoch.length
                     boundary = start_t + epoch.length
                     pos = cut
-                if not self.scan.sorted_t:
-                    pass
             else:
                 pos = 0
                 while pos < n:
