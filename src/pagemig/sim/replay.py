@@ -521,7 +521,9 @@ class Simulation:
 
     def _epochs(self) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
         """(t_start, t_end, columns) per epoch, streaming; memory bounded by the epoch."""
-        columns = ["t", "vaddr", "tid"] + (["weight"] if self.weighted else [])
+        # One thread: its tid is known, the column need not be decoded.
+        columns = (["t", "vaddr"] + (["tid"] if len(self.thread_tids) > 1 else [])
+                   + (["weight"] if self.weighted else []))
         pending: list[dict[str, np.ndarray]] = []
         epoch = self.epoch
         start_t = self.scan.t_first
@@ -591,7 +593,7 @@ class Simulation:
         if counts.dtype != np.int64:
             counts = np.rint(counts).astype(np.int64)
         many_threads = len(self.thread_tids) > 1
-        tix = self.thread_index(cols["tid"]) if many_threads else None
+        tix = self.thread_index(cols["tid"]) if many_threads else None  # tid is read only then
         thread_counts = (np.bincount(tix, weights=weights, minlength=len(self.thread_tids)) if tix is not None
                          else np.array([counts.sum()], dtype=np.int64))
         accesses = int(counts.sum())
