@@ -14,6 +14,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -331,3 +332,106 @@ def table(report: dict[str, object]) -> str:
 
 def dumps(report: dict[str, object]) -> str:
     return json.dumps(report, indent=2)
+
+
+# --- the replay (pagemig bench --case sim) ---------------------------------------------------
+
+
+SIM_CASE = "sim"
+
+
+def zipf_trace(path: str, accesses: int, pages: int, seed: int = 0, skew: float = 1.0,
+               chunk: int = 1 << 20) -> None:
+    """A trace of ``accesses`` reads over ``pages`` pages, page ranks drawn from a
+    bounded Zipf law (probability of rank r proportional to 1/r**skew), ranks
+    scattered over the pages by a fixed permutation; one thread, t in ns."""
+    from .sim.trace import AccessBatch, TraceMeta, TraceWriter
+
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(1.0 / np.arange(1, pages + 1) ** skew)
+    cdf /= cdf[-1]
+    scatter = rng.permutation(pages).astype(np.uint64)
+    with TraceWriter(path, TraceMeta("synth", command=f"zipf pages={pages} skew={skew}")) as writer:
+        for start in range(0, accesses, chunk):
+            n = min(chunk, accesses - start)
+            rank = np.searchsorted(cdf, rng.random(n))
+            vaddr = (np.uint64(0x7F0000000000) + scatter[np.minimum(rank, pages - 1)] * np.uint64(PAGE_SIZE)
+                     + np.uint64(64) * rng.integers(0, 64, n, dtype=np.uint64))
+            writer.write(AccessBatch(t=np.arange(start, start + n, dtype=np.uint64), vaddr=vaddr,
+                                     size=np.full(n, 8, dtype=np.uint16), op=np.zeros(n, dtype=np.uint8),
+                                     tid=np.zeros(n, dtype=np.uint32)))
+
+
+def numpy_pass_seconds(path: str, pages_hint: int) -> float:
+    """The plain numpy pass over the same trace: stream vaddr, bincount the page numbers."""
+    import pyarrow.parquet as pq
+
+    times: list[float] = []
+    with _timer(times):
+        counts = np.zeros(0, dtype=np.int64)
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1 << 20, columns=["vaddr"]):
+            page = batch.column(0).to_numpy() >> np.uint64(12)
+            local = np.bincount((page - page.min()).astype(np.int64), minlength=pages_hint)
+            counts = local if len(counts) < len(local) else counts
+    return times[0]
+
+
+def run_sim(accesses: int, pages: int, policies: tuple[str, ...] = ("first-touch", "hot-cold"),
+            progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    """Replay a Zipf trace under each policy on dram-cxl with DRAM for half the
+    pages; accesses/s with and without the first-touch faults, the ratio of the
+    replay to the plain numpy pass, and the peak RSS."""
+    import resource
+    import tempfile
+    from pathlib import Path
+
+    from .sim.policies import make_policy
+    from .sim.replay import SimConfig, Simulation
+    from .sim.topology import topology
+
+    results: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="pagemig-bench-sim-") as tmp:
+        path = str(Path(tmp) / "zipf.parquet")
+        if progress:
+            progress(f"writing a Zipf trace: {accesses} accesses over {pages} pages")
+        zipf_trace(path, accesses, pages)
+        reference = numpy_pass_seconds(path, pages)
+        topo = topology("dram-cxl").with_memory([(pages // 2) * PAGE_SIZE + (64 << 20), 2 * pages * PAGE_SIZE
+                                                 + (64 << 20)])
+        for name in policies:
+            if progress:
+                progress(f"replay under {name}")
+            gc.collect()
+            sim = Simulation(path, topo, make_policy(name), SimConfig(epoch="1Mi"))
+            summary: dict[str, Any] = sim.run().summary
+            wall = summary["wall_seconds"]
+            assert isinstance(wall, dict)
+            total = wall["total"]
+            excluding = total - wall["faults"]
+            results.append({
+                "policy": name, "accesses": summary["accesses"], "pages_touched": summary["pages_touched"],
+                "seconds": total, "fault_seconds": wall["faults"], "migration_seconds": wall["migrations"],
+                "accesses_per_s": summary["accesses"] / total,
+                "accesses_per_s_without_faults": summary["accesses"] / excluding if excluding else 0.0,
+                "vs_numpy_pass": total / reference, "vs_numpy_pass_without_faults": excluding / reference,
+                "migrations": summary["migrations"],
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            })
+    return {"implementation": describe(), "case": SIM_CASE, "accesses": accesses, "pages": pages,
+            "numpy_pass_seconds": reference, "numpy_pass_accesses_per_s": accesses / reference,
+            "results": results}
+
+
+def sim_table(report: dict[str, Any]) -> str:
+    lines = [f"implementation of pagemig.mm: {report['implementation']}",
+             f"replay of {report['accesses']:,} Zipf accesses over {report['pages']:,} pages "
+             f"(dram-cxl, epochs of 1 Mi accesses); plain numpy pass (read + bincount): "
+             f"{report['numpy_pass_seconds']:.2f} s, {report['numpy_pass_accesses_per_s'] / 1e6:.1f} M/s",
+             f"{'policy':<12} {'seconds':>8} {'faults s':>8} {'M acc/s':>8} {'w/o faults':>10} "
+             f"{'x numpy':>8} {'w/o faults':>10} {'migrated':>9} {'peak RSS':>9}"]
+    for r in report["results"]:
+        lines.append(f"{r['policy']:<12} {r['seconds']:>8.2f} {r['fault_seconds']:>8.2f} "
+                     f"{r['accesses_per_s'] / 1e6:>8.2f} {r['accesses_per_s_without_faults'] / 1e6:>10.2f} "
+                     f"{r['vs_numpy_pass']:>8.1f} {r['vs_numpy_pass_without_faults']:>10.1f} "
+                     f"{r['migrations']['succeeded']:>9} {r['peak_rss_mib']:>7.0f} MiB")
+    return "\n".join(lines)

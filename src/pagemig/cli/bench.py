@@ -18,14 +18,31 @@ def bench(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the report as JSON here."),
     repeat: int = typer.Option(1, "--repeat", min=1,
                                help="Run each case this many times and report the best."),
+    sim_accesses: int = typer.Option(50_000_000, "--sim-accesses", min=1,
+                                     help="--case sim: accesses in the Zipf trace."),
+    sim_pages: int = typer.Option(1 << 20, "--sim-pages", min=2, help="--case sim: pages in the trace."),
 ) -> None:
     """Measure the model's speed and memory, with ratios to references measured
     in the same run.
 
+    `--case sim` replays a Zipf trace (50 M accesses over 1 Mi pages; --quick:
+    2 M over 64 Ki) under first-touch and hot-cold against a plain numpy pass.
+
     Example: pagemig bench --quick --json bench.json
     """
-    from ..bench import CASES, dumps, run, table
+    from ..bench import CASES, SIM_CASE, dumps, run, run_sim, sim_table, table
 
+    if SIM_CASE in case:
+        if len(case) > 1:
+            raise typer.BadParameter("--case sim runs alone", param_hint="--case")
+        console = Console(stderr=True)
+        accesses, pages = (2_000_000, 1 << 16) if quick else (sim_accesses, sim_pages)
+        with console.status("benchmarking") as status:
+            report = run_sim(accesses, pages, progress=lambda what: status.update(f"benchmarking: {what}"))
+        print(sim_table(report))
+        if json_out is not None:
+            json_out.write_text(dumps(report))
+        return
     unknown = [c for c in case if c not in CASES]
     if unknown:
         raise typer.BadParameter(f"unknown case {unknown[0]!r}; known: {', '.join(CASES)}",
