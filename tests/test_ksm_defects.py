@@ -1,0 +1,96 @@
+"""Regression tests for the KSM defects and the impossible injected failure of
+issue 21, under both kernel profiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagemig import PAGE_SIZE, Machine
+from pagemig.mm import page as pg
+from pagemig.mm.memory import follow_page
+from pagemig.mm.mmap import find_vma
+from pagemig.mm.page import Page
+from pagemig.process import Process
+
+MOVE_ALL = 4
+PROFILES = ["2.6.35", "6.1"]
+
+
+def page_at(p: Process, addr: int) -> Page:
+    vma = find_vma(p.mm, addr)
+    assert vma is not None
+    page = follow_page(vma, addr, 0)
+    assert isinstance(page, Page)
+    return page
+
+
+def swap_out_twice(m: Machine, node: int) -> None:
+    """Reclaim puts the pages in the swap cache and writes them; a second
+    reclaim after writeback frees them, leaving only swap entries."""
+    m.deactivate_all(node)
+    m.reclaim(node, 64)
+    m.complete_writeback()
+    m.deactivate_all(node)
+    m.reclaim(node, 64)
+
+
+# --- 1. a swapped-out KSM page comes back at two addresses -----------------------------------
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_swapped_ksm_page_faulted_back_at_two_addresses_is_copied(profile: str) -> None:
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=0, cpu=1)
+    a = p.mmap(2 * PAGE_SIZE, populate=True)
+    p.madvise_mergeable(a, 2 * PAGE_SIZE)
+    assert m.ksm_merge() == 1
+    swap_out_twice(m, 1)
+    assert p.read(a, 1) == b"\0" and p.read(a + PAGE_SIZE, 1) == b"\0"
+    m.check()
+    first, second = page_at(p, a), page_at(p, a + PAGE_SIZE)
+    assert first is not second, "ksm_might_need_to_copy: another index gets a copy"
+    assert not pg.PageKsm(first) and not pg.PageKsm(second)
+    assert pg.page_mapcount(first) == pg.page_mapcount(second) == 1
+    # The page migrates with MOVE_ALL: nothing else maps it.
+    assert p.move_pages(0, [a, a + PAGE_SIZE], [0, 0], MOVE_ALL).status == [0, 0]
+    m.check()
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_swapped_ksm_page_read_and_written_back_keeps_every_byte(profile: str) -> None:
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=0, cpu=1)
+    a = p.mmap(3 * PAGE_SIZE)
+    for i in range(3):
+        p.write(a + i * PAGE_SIZE, b"twin" * (PAGE_SIZE // 4))
+    p.madvise_mergeable(a, 3 * PAGE_SIZE)
+    assert m.ksm_merge() == 2
+    swap_out_twice(m, 1)
+    assert p.read(a + 2 * PAGE_SIZE, 4) == b"twin"  # the swap-cache page is index 2's now
+    m.check()
+    assert p.read(a, 4) == b"twin"  # index 0 maps a copy
+    m.check()
+    p.write(a, b"head")
+    m.check()
+    p.write(a + 2 * PAGE_SIZE, b"last")
+    assert p.read(a + PAGE_SIZE, PAGE_SIZE) == b"twin" * (PAGE_SIZE // 4)
+    assert p.read(a, 8) == b"headtwin" and p.read(a + 2 * PAGE_SIZE, 8) == b"lasttwin"
+    m.check()
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_forked_child_swapping_in_its_parents_page(profile: str) -> None:
+    """2.6.35 compares the page's anon_vma with the VMA's own, so a child
+    faulting in a page its parent faulted in first gets a copy; 6.1 compares
+    the roots of the two anon_vmas and shares the page."""
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=0, cpu=1)
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"family")
+    c = p.fork()
+    swap_out_twice(m, 1)
+    assert p.read(a, 6) == b"family"
+    assert c.read(a, 6) == b"family"
+    m.check()
+    shared = page_at(c, a) is page_at(p, a)
+    assert shared == (profile == "6.1")
