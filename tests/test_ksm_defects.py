@@ -94,3 +94,61 @@ def test_forked_child_swapping_in_its_parents_page(profile: str) -> None:
     m.check()
     shared = page_at(c, a) is page_at(p, a)
     assert shared == (profile == "6.1")
+
+
+# --- 2. mremap of a VMA holding KSM pages ----------------------------------------------------
+
+
+def two_twins_with_a_neighbour(m: Machine) -> tuple[Process, int]:
+    """Two identical pages and a mapping right after them, so that growing
+    them with mremap must move them."""
+    p = m.spawn(uid=0, cpu=1)
+    a = p.mmap(2 * PAGE_SIZE)
+    p.mmap(PAGE_SIZE, addr=a + 2 * PAGE_SIZE, fixed=True)
+    p.write(a, b"k" * PAGE_SIZE)
+    p.write(a + PAGE_SIZE, b"k" * PAGE_SIZE)
+    return p, a
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_mremap_moving_ksm_pages_unmerges_them_first(profile: str) -> None:
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p, a = two_twins_with_a_neighbour(m)
+    p.madvise_mergeable(a, 2 * PAGE_SIZE)
+    assert m.ksm_merge() == 1
+    n = p.mremap(a, 2 * PAGE_SIZE, 3 * PAGE_SIZE)
+    assert n != a
+    m.check()
+    first, second = page_at(p, n), page_at(p, n + PAGE_SIZE)
+    assert not pg.PageKsm(first) and not pg.PageKsm(second) and first is not second
+    assert p.read(n, PAGE_SIZE) == p.read(n + PAGE_SIZE, PAGE_SIZE) == b"k" * PAGE_SIZE
+    # The moved VMA is still mergeable: KSM merges the pages again there.
+    assert m.ksm_merge() == 1
+    assert pg.PageKsm(page_at(p, n)) and page_at(p, n) is page_at(p, n + PAGE_SIZE)
+    m.check()
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_ksm_merge_after_a_forked_child_moved_its_copy(profile: str) -> None:
+    """The child moves its copy-on-write copy, then the parent's page becomes
+    a KSM page in place, still mapped by the child at the new address, where
+    rmap_walk_ksm never looks (the kernel's own blind spot,
+    docs/kernel-bugs.md): check() accepts exactly that mapping, and the page
+    cannot be unmapped from the child."""
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p, a = two_twins_with_a_neighbour(m)
+    c = p.fork()
+    n = c.mremap(a, 2 * PAGE_SIZE, 3 * PAGE_SIZE)
+    assert n != a
+    p.madvise_mergeable(a, 2 * PAGE_SIZE)
+    assert m.ksm_merge() == 1
+    kpage = page_at(p, a)
+    assert pg.PageKsm(kpage) and page_at(c, n) is kpage
+    m.check()
+    swap_out_twice(m, 1)
+    m.check()
+    assert page_at(c, n) is kpage, "reclaim cannot unmap the child's mapping"
+    assert p.read(a, PAGE_SIZE) == c.read(n, PAGE_SIZE) == b"k" * PAGE_SIZE
+    c.write(n, b"child")
+    m.check()
+    assert p.read(a, 5) == b"kkkkk" and c.read(n, 5) == b"child"

@@ -84,6 +84,77 @@ def ksm_madvise_mergeable(vm_flags: int) -> int:
     return vm_flags | VM_MERGEABLE
 
 
+def break_ksm(vma: VmAreaStruct, addr: int) -> int:
+    """Break COW on the KSM page mapped at ``addr``, if any: a write fault
+    gives this mapping a private copy (retried until the fault says it wrote,
+    or cannot).
+
+    Context: mmap_sem held; may allocate.
+    Return: 0, or -ENOMEM when the fault ran out of memory.
+    Kernel: mm/ksm.c break_ksm L360-L406 (2.6.35).
+    """
+    import errno
+
+    from .memory import (
+        FAULT_FLAG_WRITE,
+        FOLL_GET,
+        VM_FAULT_OOM,
+        VM_FAULT_SIGBUS,
+        VM_FAULT_WRITE,
+        follow_page,
+        handle_mm_fault,
+    )
+    from .swap import put_page
+
+    ret = 0
+    while True:
+        page = follow_page(vma, addr, FOLL_GET)
+        if not isinstance(page, Page):
+            break
+        if PageKsm(page):
+            ret = handle_mm_fault(vma.vm_mm, vma, addr, FAULT_FLAG_WRITE)
+        else:
+            ret = VM_FAULT_WRITE
+        put_page(page)
+        if ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | VM_FAULT_OOM):
+            break
+    return -errno.ENOMEM if ret & VM_FAULT_OOM else 0
+
+
+def unmerge_ksm_pages(vma: VmAreaStruct, start: int, end: int) -> int:
+    """Break every KSM page mapped in [start, end) of the VMA.
+
+    Context: mmap_sem held; may allocate.
+    Return: 0, or break_ksm's -ENOMEM (the pages before stay unmerged).
+    Kernel: mm/ksm.c unmerge_ksm_pages L609-L624 (2.6.35); no signal is
+        ever pending in the model.
+    """
+    err = 0
+    addr = start
+    while addr < end and not err:
+        if vma.vm_mm.mm_users == 0:  # ksm_test_exit
+            break
+        err = break_ksm(vma, addr)
+        addr += 1 << PAGE_SHIFT
+    return err
+
+
+def ksm_madvise_unmergeable(vma: VmAreaStruct, start: int, end: int, vm_flags: int) -> int:
+    """ksm_madvise(MADV_UNMERGEABLE): unmerge the range of a mergeable VMA.
+    The caller decides whether to clear VM_MERGEABLE (move_vma does not: KSM
+    may merge the moved pages again).
+
+    Context: mmap_sem held; ``vm_flags`` is the caller's copy of the flags.
+    Return: 0 (also for a VMA that is not mergeable), or -ENOMEM.
+    Kernel: mm/ksm.c ksm_madvise L1435-L1446 (2.6.35).
+    """
+    if not vm_flags & VM_MERGEABLE:
+        return 0  # just ignore the advice
+    if vma.anon_vma is not None:
+        return unmerge_ksm_pages(vma, start, end)
+    return 0
+
+
 def page_stable_node(page: Page) -> StableNode | None:
     if not PageKsm(page):
         return None
