@@ -152,3 +152,44 @@ def test_ksm_merge_after_a_forked_child_moved_its_copy(profile: str) -> None:
     c.write(n, b"child")
     m.check()
     assert p.read(a, 5) == b"kkkkk" and c.read(n, 5) == b"child"
+
+
+# --- 3. fault injection fails only where the kernel can fail ---------------------------------
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("space", [0, 1, 2, 3])
+def test_injected_trylock_failure_never_hits_migrations_new_page(profile: str, space: int) -> None:
+    """move_to_new_page locks the page it just allocated under BUG_ON: no one
+    else can know it. The trylock_page fault point skips such a page, whatever
+    call it would otherwise have counted."""
+    m = Machine(nodes=2, node_memory="4MiB", profile=profile)
+    p = m.spawn(uid=0, cpu=0)
+    a = p.mmap(PAGE_SIZE)
+    p.write(a, b"moved")
+    old = page_at(p, a)
+    with m.inject("trylock_page", times=1, space=space) as rule:
+        status = p.move_pages(0, [a], [1], 2).status
+    assert status == [1]
+    assert rule.hits == (1 if space == 0 else 0), "only the old page's trylock can fail"
+    assert m.faults.log == ([("trylock_page", {"pfn": old.pfn})] if space == 0 else [])
+    assert p.read(a, 5) == b"moved" and p.node_of(a) == 1
+    m.check()
+
+
+@pytest.mark.parametrize("fs", ["ramfs", "ext2", "vfat"])
+def test_injected_readpage_failure_only_on_a_filesystem_with_a_device(fs: str) -> None:
+    """ramfs's ->readpage (simple_readpage) reads no device and cannot fail;
+    the block filesystems' (mpage_readpage) can."""
+    m = Machine(nodes=2, node_memory="4MiB")
+    f = m.create_file("/f", size=PAGE_SIZE, fs=fs)
+    p = m.spawn(uid=0, cpu=0)
+    a = p.mmap(PAGE_SIZE, file=f, shared=True)
+    with m.inject("readpage") as rule:
+        if fs == "ramfs":
+            assert p.read(a, 1) == b"\0"
+        else:
+            with pytest.raises(OSError, match="SIGBUS"):
+                p.read(a, 1)
+    assert rule.hits == (0 if fs == "ramfs" else 1)
+    m.check()
