@@ -3,14 +3,18 @@ issue 21, under both kernel profiles."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pagemig import PAGE_SIZE, Machine
+from pagemig import PAGE_SIZE, KernelBug, Machine
+from pagemig.cli import main
 from pagemig.mm import page as pg
 from pagemig.mm.memory import follow_page
 from pagemig.mm.mmap import find_vma
 from pagemig.mm.page import Page
 from pagemig.process import Process
+from pagemig.scenario import run_scenario_file
 
 MOVE_ALL = 4
 PROFILES = ["2.6.35", "6.1"]
@@ -193,3 +197,88 @@ def test_injected_readpage_failure_only_on_a_filesystem_with_a_device(fs: str) -
                 p.read(a, 1)
     assert rule.hits == (0 if fs == "ramfs" else 1)
     m.check()
+
+
+# --- 4. the real 2.6.35 oops of offlining a mapped KSM page ----------------------------------
+
+OOPS_SCENARIO = Path(__file__).parent / "data" / "ksm-offline-oops.scn"
+
+
+def test_offlining_a_mapped_ksm_page_is_a_reproduced_2635_oops() -> None:
+    m = Machine(nodes=2, node_memory="64MiB")
+    p = m.spawn(uid=0, cpu=0)
+    k = p.mmap(2 * PAGE_SIZE)
+    p.write(k, b"twin")
+    p.write(k + PAGE_SIZE, b"twin")
+    p.madvise_mergeable(k, 2 * PAGE_SIZE)
+    assert m.ksm_merge() == 1
+    with pytest.raises(KernelBug, match="NULL pointer dereference") as info:
+        m.offline_pages(page_at(p, k).pfn, 1)
+    assert info.value.kernel == "2.6.35" and info.value.reproduced
+
+
+def test_a_model_assertion_is_not_a_kernel_oops() -> None:
+    from pagemig.mm.bug import BUG_ON
+
+    with pytest.raises(KernelBug) as info:
+        BUG_ON(True, "the model is wrong")
+    assert info.value.kernel is None and not info.value.reproduced
+
+
+def test_cli_run_reports_the_oops_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(OOPS_SCENARIO)]) == 1
+    out = capsys.readouterr().out
+    assert f"{OOPS_SCENARIO}:10: Linux 2.6.35 would oops here: NULL pointer dereference" in out
+    assert "internal error" not in out and "kernel BUG" not in out
+    assert "7 step(s), 1 mismatch(es)" in out, "the run stops at the oops"
+
+
+@pytest.mark.parametrize("argv", [["explain"], ["numastat", "-p", "p"], ["report", "vmstat"],
+                                  ["migratepages", "p", "1", "0"]])
+def test_cli_reports_on_an_oopsed_machine_refuse(argv: list[str],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    args = [argv[0], str(OOPS_SCENARIO), *argv[1:]]
+    if argv[0] == "report":
+        args = ["report", str(OOPS_SCENARIO), "vmstat"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (f"pagemig: error: {OOPS_SCENARIO}:10: Linux 2.6.35 would oops here: "
+                           "NULL pointer dereference in unmap_and_move (page_anon_vma of mapped "
+                           f"KSM page pfn {0xc00:#x})")
+
+
+def test_cli_reports_an_oops_escaping_a_command(monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """An oops raised through the API (not inside a scenario step) is one line
+    and status 1; a model assertion stays an internal error (status 2)."""
+    import pagemig.cli.demo as demo
+
+    def oops(*args: object, **kwargs: object) -> None:
+        raise KernelBug("NULL pointer dereference somewhere", kernel="2.6.35")
+
+    monkeypatch.setattr(demo, "Machine", oops)
+    assert main(["demo"]) == 1
+    assert capsys.readouterr().err.strip() == \
+        "pagemig: Linux 2.6.35 would oops here: NULL pointer dereference somewhere"
+
+    def assertion(*args: object, **kwargs: object) -> None:
+        raise KernelBug("VM_BUG_ON")
+
+    monkeypatch.setattr(demo, "Machine", assertion)
+    assert main(["demo"]) == 2
+    assert "internal error: KernelBug: VM_BUG_ON" in capsys.readouterr().err
+
+
+def test_the_oops_scenario_runs_clean_under_61() -> None:
+    run = run_scenario_file(OOPS_SCENARIO, "6.1")
+    assert not run.failures and run.oops is None
+
+
+# --- the examples hold under both profiles ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ksm-swap-in", "inject-trylock"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_defect_examples_hold_under_both_profiles(name: str, profile: str) -> None:
+    run = run_scenario_file(Path(__file__).parent.parent / "examples" / f"{name}.scn", profile)
+    assert not run.failures, [(r["line"], r["problems"]) for r in run.failures]
