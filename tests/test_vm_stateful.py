@@ -166,12 +166,15 @@ def pieces(addr: int, n: int) -> list[tuple[int, int, int]]:
 class VirtualMemory(RuleBasedStateMachine):
     anon_shared = False  # MAP_SHARED|MAP_ANONYMOUS mappings too
     shmem_teardown = True  # may unmap the last mapping of such a shmem object
+    profile = "2.6.35"  # the kernel profile of the machine
+    movable_memory = "0"  # per node, for subclasses that offline memory
 
     # --- setup and choices ---------------------------------------------------------------------
 
     @initialize(data=st.data())
     def boot(self, data: st.DataObject) -> None:
-        self.m = Machine(nodes=2, node_memory="16MiB", cpus=2, swap="4MiB")
+        self.m = Machine(nodes=2, node_memory="16MiB", cpus=2, swap="4MiB", profile=self.profile,
+                         movable_memory=self.movable_memory)
         self.files: list[tuple[Inode, Backing]] = []
         for kind in FS_KINDS:
             npages = data.draw(st.integers(1, 4), label=f"{kind} pages")
@@ -604,6 +607,11 @@ class VirtualMemory(RuleBasedStateMachine):
             assert cred.cap_effective == (CAP_FULL_SET if ps.cap_eff else 0)
             assert p.mm.dumpable == ps.dumpable
 
+    def settle(self) -> None:
+        """Once every process has exited: what must still run for the free
+        page count to be exact (nothing here; subclasses that swap reclaim
+        the swap cache)."""
+
     def teardown(self) -> None:
         if not hasattr(self, "m"):
             return
@@ -629,6 +637,7 @@ class VirtualMemory(RuleBasedStateMachine):
         if self.procs:
             return  # the last mappings of shmem objects stay (see shmem_teardown)
         # Exit freed everything but the files' page cache.
+        self.settle()
         lru_add_drain_all(self.m)
         cached = sum(inode.mapping.nrpages for inode, _ in self.files)
         assert nr_free_pages(self.m) == self.free_at_boot - cached

@@ -352,7 +352,14 @@ class Machine:
 
     def offline_pages(self, start_pfn: int, nr_pages: int) -> None:
         """Memory hotplug: migrate everything out of a pfn range and take it
-        offline (migrate_pages with offlining=1). Raises OSError (EBUSY, EINVAL)."""
+        offline (migrate_pages with offlining=1). Raises OSError (EBUSY, EINVAL).
+
+        Under profile 2.6.35, a range holding a KSM page that is mapped raises
+        KernelBug (``kernel == "2.6.35"``): the real oops of 2.6.35's
+        unmap_and_move, a NULL anon_vma dereferenced (docs/kernel-bugs.md).
+        The machine is then as the oops left it (the page locked and
+        isolated); only ``Machine.check()``-free inspection makes sense.
+        """
         from .mm.memory_hotplug import offline_pages
 
         rc = offline_pages(self, start_pfn, nr_pages)

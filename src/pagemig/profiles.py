@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .mm.mmap import MmStruct
+    from .mm.mmap import MmStruct, VmAreaStruct
+    from .mm.page import Page
     from .mm.sched import TaskStruct
 
 SysMovePages = Callable[["TaskStruct", int, int, int, int, int, int], int]
 SysMigratePages = Callable[["TaskStruct", int, int, int, int], int]
 SysMbind = Callable[["TaskStruct", int, int, int, int, int, int], int]
 DoMigratePages = Callable[["MmStruct", frozenset[int], frozenset[int], int], int]
+KsmMightNeedToCopy = Callable[["Page", "VmAreaStruct", int], "Page | None"]
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,26 @@ class KernelProfile:
     # 2.6.35 never migrates them. The model implements only 2.6.35's side:
     # under 6.1, mapping a hugetlb page raises NotModelled.
     hugetlb_pages_migrate: bool
+    # do_swap_page maps a copy of a swap-cache page whose anon_vma or index
+    # does not fit the faulting address (what a KSM page becomes after
+    # swap-out): 2.6.35 compares with the VMA's own anon_vma, copies onto an
+    # LRU list and maps the copy with page_add_anon_rmap; 6.1 compares the
+    # anon_vma roots, keeps a still-KSM page, charges the copy and maps it
+    # with page_add_new_anon_rmap.
+    ksm_might_need_to_copy: KsmMightNeedToCopy
+    swapin_copy_new_anon_rmap: bool
 
 
 def _profile_2_6_35() -> KernelProfile:
-    from .mm import mempolicy, syscalls
+    from .mm import ksm, mempolicy, syscalls
 
     return KernelProfile("2.6.35", syscalls.sys_move_pages, syscalls.compat_sys_move_pages,
                          syscalls.sys_migrate_pages,
                          syscalls.sys_mbind, mempolicy.do_migrate_pages,
                          cpuset_memory_migrate_default=False, ksm_pages_migrate=False,
                          swapcache_gets_migration_entries=False,
-                         memcg_migration_charge_can_fail=True, hugetlb_pages_migrate=False)
+                         memcg_migration_charge_can_fail=True, hugetlb_pages_migrate=False,
+                         ksm_might_need_to_copy=ksm.swapin_copy, swapin_copy_new_anon_rmap=False)
 
 
 def _profile_6_1() -> KernelProfile:
@@ -78,7 +89,9 @@ def _profile_6_1() -> KernelProfile:
                          linux61.sys_mbind, linux61.do_migrate_pages,
                          cpuset_memory_migrate_default=True, ksm_pages_migrate=True,
                          swapcache_gets_migration_entries=True,
-                         memcg_migration_charge_can_fail=False, hugetlb_pages_migrate=True)
+                         memcg_migration_charge_can_fail=False, hugetlb_pages_migrate=True,
+                         ksm_might_need_to_copy=linux61.ksm_might_need_to_copy,
+                         swapin_copy_new_anon_rmap=True)
 
 
 PROFILES: dict[str, Callable[[], KernelProfile]] = {

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from .app import app
-from .errors import CliError
+from .errors import CliError, refuse_oops
 
 if TYPE_CHECKING:
     from ..machine import Machine
@@ -46,6 +46,7 @@ def load_scenario(path: Path | None) -> tuple[Machine, dict[str, Process]]:
         raise CliError(str(err)) from None
     if run.machine is None:
         raise CliError(f"{path}: the scenario built no machine")
+    refuse_oops(run, path)
     if run.failures:
         typer.echo(f"pagemig: warning: {len(run.failures)} step(s) of {path} did not go as expected; "
                    "showing the machine as they left it", err=True)

@@ -18,7 +18,7 @@ from ..mm.page import PAGE_SIZE
 from ..scenario import ModelRun, Record, ScenarioError, Step, run_scenario_file
 from ..scenario import values as sv
 from .app import app
-from .errors import CliError
+from .errors import CliError, refuse_oops
 
 PROFILE_HELP = "Kernel whose behaviour the model reproduces (2.6.35 or 6.1); overrides the file."
 
@@ -131,6 +131,7 @@ def explain(
     """
     console = Console(highlight=False)
     result = _run_one(file, profile, False, None)
+    refuse_oops(result, file)
     shown = 0
     for record in result.records:
         move = result.results.get(record["line"]) if record["op"] == "move" else None
@@ -169,6 +170,7 @@ def migratepages(
     """
     console = Console(highlight=False)
     result = _run_one(scenario, profile, False, None)
+    refuse_oops(result, scenario)
     target = _find_process(result, pid)
     try:
         old, new = sv.parse_nodes(from_nodes), sv.parse_nodes(to_nodes)

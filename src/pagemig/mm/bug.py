@@ -15,8 +15,27 @@ if TYPE_CHECKING:
     from .page import Page
 
 
+@mypyc_attr(native_class=False)  # a builtin exception's subclass with attributes (compiled build)
 class KernelBug(Exception):
-    """BUG(): the model reached a state the kernel treats as fatal."""
+    """BUG() or an oops: the model reached a state the kernel treats as fatal.
+
+    ``kernel`` tells the two kinds apart. It names the Linux version ("2.6.35")
+    when the model reproduces a real oops of that kernel, one of those listed
+    in docs/kernel-bugs.md: the kernel itself would crash there, and the model
+    says so. It is None when a model assertion fired (BUG_ON, VM_BUG_ON, a
+    deadlock, a bad page): the kernel asserts that state cannot happen, so
+    reaching it means the model (or a caller reaching into ``pagemig.mm``) is
+    wrong.
+    """
+
+    def __init__(self, message: str, kernel: str | None = None) -> None:
+        super().__init__(message)
+        self.kernel = kernel
+
+    @property
+    def reproduced(self) -> bool:
+        """True for a real kernel oops the model reproduces on purpose."""
+        return self.kernel is not None
 
 
 @mypyc_attr(native_class=False)  # a builtin exception's subclass (compiled build)

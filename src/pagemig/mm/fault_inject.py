@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-# The fault points the model consults; later subsystems add theirs here.
+# The fault points the model consults, each only where the kernel can fail;
+# docs/fault-injection.md says where each fires and which failure it stands for.
 FAULT_POINTS: dict[str, str] = {
     "alloc_page": "page allocation fails (attrs: node, gfp, order)",
-    "trylock_page": "trylock_page finds the page locked (attrs: pfn)",
-    "writepage": "a filesystem's writepage fails with -EIO (attrs: path, index)",
-    "readpage": "a filesystem's readpage fails: the page stays !Uptodate (attrs: path, index)",
-    "memcg_charge": "a memory cgroup charge fails (attrs: memcg)",
+    "trylock_page": "trylock_page finds the page locked by another task; never for a page"
+                    " only its allocator knows, as migration's new page (attrs: pfn)",
+    "writepage": "ext2's or vfat's writepage fails with -EIO (attrs: path, index)",
+    "readpage": "ext2's or vfat's readpage fails: the page stays !Uptodate; ramfs's cannot"
+                " (attrs: path, index)",
+    "memcg_charge": "a memory cgroup charge fails; not 6.1's migration charge (attrs: memcg)",
 }
 
 

@@ -139,13 +139,33 @@ def _store_slice(inode: Inode, index: int) -> tuple[int, int]:
     return start, min(inode.i_size, start + PAGE_SIZE)
 
 
-def simple_readpage(inode: Inode, page: Page) -> int:
-    """Fill the page from the file's store (zeros past EOF or without a store);
-    marks it uptodate and unlocks it, as ->readpage must."""
+def mpage_readpage(inode: Inode, page: Page) -> int:
+    """->readpage of the block filesystems (ext2_readpage, fat_readpage): read
+    the page from the device, which may fail (the "readpage" fault point).
+
+    Context: page locked, in the page cache, !Uptodate.
+    Return: 0, or -EIO with PG_error set and the page left !Uptodate; the page
+        is unlocked either way, as ->readpage must.
+    Kernel: fs/mpage.c mpage_readpage (2.6.35), reached from ext2_readpage
+        and fat_readpage.
+    """
     if inode.machine.should_fail("readpage", path=inode.path, index=page.index):
         SetPageError(page)  # an I/O error: the page stays !Uptodate
         unlock_page(page)
         return -errno.EIO
+    return simple_readpage(inode, page)
+
+
+def simple_readpage(inode: Inode, page: Page) -> int:
+    """Fill the page from the file's store (zeros past EOF or without a store);
+    marks it uptodate and unlocks it, as ->readpage must. Never fails: ramfs
+    reads no device.
+
+    Context: page locked, in the page cache, !Uptodate.
+    Return: 0.
+    Kernel: fs/libfs.c simple_readpage (2.6.35), ramfs's ->readpage; the
+        model's block filesystems read their store through it too.
+    """
     dest = kmap(page)
     dest[:] = 0
     if inode.store is not None:
@@ -248,12 +268,12 @@ def _releasepage_none(page: Page, gfp: int) -> int:
 
 
 EXT2_AOPS: Final = AddressSpaceOperations("ext2_aops", writepage=block_write_full_page,
-                                   readpage=simple_readpage, migratepage=_buffer_migrate_page)
+                                   readpage=mpage_readpage, migratepage=_buffer_migrate_page)
 SHMEM_AOPS: Final = AddressSpaceOperations("shmem_aops", writepage=shmem_writepage,
                                     set_page_dirty=_set_page_dirty_no_writeback,
                                     migratepage=_migrate_page)
 FAT_AOPS: Final = AddressSpaceOperations("fat_aops", writepage=block_write_full_page,
-                                  readpage=simple_readpage)
+                                  readpage=mpage_readpage)
 XFS_BUF_AOPS: Final = AddressSpaceOperations("xfs_address_space_operations",
                                       migratepage=_fail_migrate_page)
 RAMFS_AOPS: Final = AddressSpaceOperations("ramfs_aops", readpage=simple_readpage,

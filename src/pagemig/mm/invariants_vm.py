@@ -28,6 +28,7 @@ from .swapops import is_migration_entry, swp_offset
 
 if TYPE_CHECKING:
     from .filemap import AddressSpace
+    from .ksm import RmapItem
 
 
 def all_mms(ctx: CheckContext) -> list[tuple[int, MmStruct]]:
@@ -117,6 +118,26 @@ def check_page_tables(ctx: CheckContext) -> None:
             ctx.fail(f"{_describe(page)}: mapcount {page._mapcount + 1} but {mapcounts[page]} ptes")
 
 
+def _ksm_walk_misses_moved_fork(item: RmapItem, vma: VmAreaStruct, addr: int) -> bool:
+    """The kernel's own blind spot (docs/kernel-bugs.md): rmap_walk_ksm looks
+    for another mm's mapping only at rmap_item->address, so a forked child
+    that moved (mremap) its copy-on-write copy of a page before KSM merged
+    the page in place maps the KSM page where no walk looks. True when
+    ``addr`` in ``vma`` is that mapping: the same anonymous page offset as the
+    item's, in a VMA of another mm linked to the item's anon_vma."""
+    from .ksm import linear_page_index
+    from .mmap import find_vma
+
+    if item.mm is vma.vm_mm or vma.contains(item.address):
+        return False
+    if not any(avc.vma is vma for avc in item.anon_vma.head):
+        return False
+    item_vma = find_vma(item.mm, item.address)
+    if item_vma is None or not item_vma.contains(item.address):
+        return False
+    return linear_page_index(item_vma, item.address) == linear_page_index(vma, addr)
+
+
 def _check_rmap_reaches(ctx: CheckContext, page: Page, vma: VmAreaStruct, addr: int,
                         where: str) -> None:
     if PageKsm(page):
@@ -126,7 +147,8 @@ def _check_rmap_reaches(ctx: CheckContext, page: Page, vma: VmAreaStruct, addr: 
         if node is None or node.kpfn != page.pfn:
             ctx.fail(f"{where}: KSM {_describe(page)} with a stale stable node")
         elif not any(item.address == addr and any(avc.vma is vma for avc in item.anon_vma.head)
-                     for item in node.hlist):
+                     for item in node.hlist) and not any(
+                         _ksm_walk_misses_moved_fork(item, vma, addr) for item in node.hlist):
             ctx.fail(f"{where}: KSM rmap does not reach this mapping")
         return
     if PageAnon(page):

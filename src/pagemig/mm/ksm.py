@@ -84,6 +84,77 @@ def ksm_madvise_mergeable(vm_flags: int) -> int:
     return vm_flags | VM_MERGEABLE
 
 
+def break_ksm(vma: VmAreaStruct, addr: int) -> int:
+    """Break COW on the KSM page mapped at ``addr``, if any: a write fault
+    gives this mapping a private copy (retried until the fault says it wrote,
+    or cannot).
+
+    Context: mmap_sem held; may allocate.
+    Return: 0, or -ENOMEM when the fault ran out of memory.
+    Kernel: mm/ksm.c break_ksm L360-L406 (2.6.35).
+    """
+    import errno
+
+    from .memory import (
+        FAULT_FLAG_WRITE,
+        FOLL_GET,
+        VM_FAULT_OOM,
+        VM_FAULT_SIGBUS,
+        VM_FAULT_WRITE,
+        follow_page,
+        handle_mm_fault,
+    )
+    from .swap import put_page
+
+    ret = 0
+    while True:
+        page = follow_page(vma, addr, FOLL_GET)
+        if not isinstance(page, Page):
+            break
+        if PageKsm(page):
+            ret = handle_mm_fault(vma.vm_mm, vma, addr, FAULT_FLAG_WRITE)
+        else:
+            ret = VM_FAULT_WRITE
+        put_page(page)
+        if ret & (VM_FAULT_WRITE | VM_FAULT_SIGBUS | VM_FAULT_OOM):
+            break
+    return -errno.ENOMEM if ret & VM_FAULT_OOM else 0
+
+
+def unmerge_ksm_pages(vma: VmAreaStruct, start: int, end: int) -> int:
+    """Break every KSM page mapped in [start, end) of the VMA.
+
+    Context: mmap_sem held; may allocate.
+    Return: 0, or break_ksm's -ENOMEM (the pages before stay unmerged).
+    Kernel: mm/ksm.c unmerge_ksm_pages L609-L624 (2.6.35); no signal is
+        ever pending in the model.
+    """
+    err = 0
+    addr = start
+    while addr < end and not err:
+        if vma.vm_mm.mm_users == 0:  # ksm_test_exit
+            break
+        err = break_ksm(vma, addr)
+        addr += 1 << PAGE_SHIFT
+    return err
+
+
+def ksm_madvise_unmergeable(vma: VmAreaStruct, start: int, end: int, vm_flags: int) -> int:
+    """ksm_madvise(MADV_UNMERGEABLE): unmerge the range of a mergeable VMA.
+    The caller decides whether to clear VM_MERGEABLE (move_vma does not: KSM
+    may merge the moved pages again).
+
+    Context: mmap_sem held; ``vm_flags`` is the caller's copy of the flags.
+    Return: 0 (also for a VMA that is not mergeable), or -ENOMEM.
+    Kernel: mm/ksm.c ksm_madvise L1435-L1446 (2.6.35).
+    """
+    if not vm_flags & VM_MERGEABLE:
+        return 0  # just ignore the advice
+    if vma.anon_vma is not None:
+        return unmerge_ksm_pages(vma, start, end)
+    return 0
+
+
 def page_stable_node(page: Page) -> StableNode | None:
     if not PageKsm(page):
         return None
@@ -142,6 +213,82 @@ def try_to_unmap_ksm(page: Page, flags: int) -> int:
     from .rmap import try_to_unmap_one
 
     return _walk_ksm(page, try_to_unmap_one, flags, until_unmapped=True)
+
+
+# --- swap-in of a page that may once have been a KSM page ----------------------------------
+
+
+def linear_page_index(vma: VmAreaStruct, address: int) -> int:
+    """The page offset of ``address`` in the VMA's object (include/linux/pagemap.h)."""
+    return ((address - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff
+
+
+def ksm_might_need_to_copy(page: Page, vma: VmAreaStruct, address: int) -> bool:
+    """Must do_swap_page map a copy of this swap-cache page here? A page that
+    was a KSM page comes back from swap as an ordinary anonymous page of the
+    first VMA that faults it; another anon_vma or another offset cannot share
+    it without the locking that reconstitutes a KSM page, so those get a copy
+    and ksmd may merge them again later.
+
+    Context: page locked, in the swap cache; called from do_swap_page.
+    Return: True when the page has an anon_vma that is not the VMA's own or
+        an index that is not this address's (a KSM page, whose mapping is its
+        stable node, has no anon_vma: it is mapped as it is).
+    Kernel: include/linux/ksm.h L76-L84 (2.6.35); 6.1's is
+        ``linux61.ksm_might_need_to_copy``.
+    """
+    from .rmap import page_anon_vma
+
+    anon_vma = page_anon_vma(page)
+    return anon_vma is not None and (
+        anon_vma is not vma.anon_vma or page.index != linear_page_index(vma, address))
+
+
+def ksm_does_need_to_copy(page: Page, vma: VmAreaStruct, address: int) -> Page | None:
+    """A private, locked, dirty copy of ``page`` for ``vma`` at ``address``,
+    already on an LRU list, for do_swap_page to map instead of the
+    swap-cache page.
+
+    Context: ``page`` locked, in the swap cache; may allocate.
+    Return: the new page (locked, one reference), or None when no page could
+        be allocated (do_swap_page then fails with VM_FAULT_OOM).
+    Kernel: mm/ksm.c ksm_does_need_to_copy (2.6.35, L1521-L1542).
+    """
+    from .gfp import GFP_HIGHUSER_MOVABLE
+    from .highmem import copy_highpage
+    from .mempolicy import alloc_page_vma
+    from .mmzone import LRU_ACTIVE_ANON
+    from .page import SetPageDirty, SetPageSwapBacked, _SetPageLocked, _SetPageUptodate
+    from .swap import add_page_to_unevictable_list, lru_cache_add_lru
+    from .vmscan import page_evictable
+
+    new_page = alloc_page_vma(vma.vm_mm.machine, GFP_HIGHUSER_MOVABLE, vma, address)
+    if new_page is not None:
+        copy_highpage(new_page, page)
+        SetPageDirty(new_page)
+        _SetPageUptodate(new_page)
+        SetPageSwapBacked(new_page)
+        _SetPageLocked(new_page)
+        if page_evictable(new_page, vma):
+            lru_cache_add_lru(new_page, LRU_ACTIVE_ANON)
+        else:
+            add_page_to_unevictable_list(new_page)
+    return new_page
+
+
+def swapin_copy(page: Page, vma: VmAreaStruct, address: int) -> Page | None:
+    """The page do_swap_page maps: ``page`` itself, or its copy when
+    ksm_might_need_to_copy says so (the profile's ``ksm_might_need_to_copy``
+    slot for 2.6.35, which splits the test from the copy).
+
+    Context: page locked, in the swap cache.
+    Return: ``page``, a new locked page, or None when the copy could not be
+        allocated.
+    Kernel: mm/memory.c do_swap_page, the ksm_might_need_to_copy block (2.6.35).
+    """
+    if not ksm_might_need_to_copy(page, vma, address):
+        return page
+    return ksm_does_need_to_copy(page, vma, address)
 
 
 # --- merging --------------------------------------------------------------------------------

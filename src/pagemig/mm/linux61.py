@@ -20,7 +20,7 @@ hugetlb paths are not modelled (mapping a hugetlb page raises NotModelled).
 from __future__ import annotations
 
 import errno
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from . import mempolicy, syscalls
 from .cpuset import cpuset_mems_allowed
@@ -43,6 +43,9 @@ from .security import security_task_movememory
 from .swap import lru_cache_disable, lru_cache_enable, put_page
 from .syscalls import CompatMoveArrays, UserMoveArrays, user_long_reader
 from .vmscan import isolate_lru_page
+
+if TYPE_CHECKING:
+    from .rmap import AnonVma
 
 __all__ = ["sys_mbind", "sys_migrate_pages", "sys_move_pages"]
 
@@ -93,6 +96,62 @@ def follow_page_61(vma: VmAreaStruct, address: int, flags: int) -> Page | Follow
     if pte_present(pte) and not vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC):
         return None  # pte_protnone: follow_page_pte goes to no_page
     return follow_page(vma, address, flags)
+
+
+# --- mm/ksm.c: swap-in of a page that may once have been a KSM page ------------------------
+
+def anon_vma_root(anon_vma: AnonVma) -> AnonVma:
+    """anon_vma->root (3.0 on): the oldest anon_vma of its fork tree, the last
+    of the chain of any VMA linked to it (the model keeps no root pointer)."""
+    if not anon_vma.head:
+        return anon_vma
+    return anon_vma.head[0].vma.anon_vma_chain[-1].anon_vma
+
+
+def ksm_might_need_to_copy(page: Page, vma: VmAreaStruct, address: int) -> Page | None:
+    """The page do_swap_page maps: the swap-cache page itself, or a private
+    copy when it is not a KSM page and its anon_vma is of another fork tree
+    or its index is not this address's (PageKsm is lost on swap-out).
+
+    Context: page locked, in the swap cache; may allocate.
+    Return: ``page``; or a new page (locked, dirty, charged to the mm's memory
+        cgroup, not on an LRU list: do_swap_page adds it with
+        page_add_new_anon_rmap); or None when allocating or charging it fails
+        (VM_FAULT_OOM). A page that is not up to date is returned as it is,
+        for do_swap_page to report.
+    Kernel: mm/ksm.c ksm_might_need_to_copy (6.1); KSM_RUN_UNMERGE,
+        hardware poison and the ksm_swpin_copy event (the model's vm events
+        are 2.6.35's) are not modelled.
+    """
+    from .highmem import copy_highpage
+    from .ksm import linear_page_index, page_stable_node
+    from .memcontrol import mem_cgroup_newpage_charge
+    from .mempolicy import alloc_page_vma
+    from .page import PageKsm, PageUptodate, SetPageDirty, _SetPageLocked, _SetPageUptodate
+    from .rmap import page_anon_vma
+
+    anon_vma = page_anon_vma(page)
+    if PageKsm(page):
+        if page_stable_node(page) is not None:
+            return page  # no need to copy it
+    elif anon_vma is None:
+        return page  # no need to copy it
+    elif (page.index == linear_page_index(vma, address) and vma.anon_vma is not None
+          and anon_vma_root(anon_vma) is anon_vma_root(vma.anon_vma)):
+        return page  # still no need to copy it
+    if not PageUptodate(page):
+        return page  # let do_swap_page report the error
+    mm = vma.vm_mm
+    new_page = alloc_page_vma(mm.machine, GFP_HIGHUSER_MOVABLE, vma, address)
+    if new_page is not None and mem_cgroup_newpage_charge(new_page, mm):
+        put_page(new_page)
+        new_page = None
+    if new_page is not None:
+        copy_highpage(new_page, page)
+        SetPageDirty(new_page)
+        _SetPageUptodate(new_page)
+        _SetPageLocked(new_page)
+    return new_page
 
 
 # --- mm/migrate.c: move_pages(2) ------------------------------------------------------------

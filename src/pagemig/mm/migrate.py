@@ -525,9 +525,11 @@ def _unmap_and_move(page: Page, newpage: Page, force: int, offlining: int) -> in
                 anon_vma.external_refcount += 1
             elif not machine.kernel.ksm_pages_migrate:
                 # A mapped KSM page (only offlining gets here): page_anon_vma()
-                # is NULL for it and 2.6.35 increments through it anyway.
-                raise KernelBug("Oops: NULL pointer dereference in unmap_and_move "
-                                f"(page_anon_vma of mapped KSM page pfn {page.pfn:#x})")
+                # is NULL for it and 2.6.35 increments through it anyway (L641-L642),
+                # a real oops of 2.6.35 (docs/kernel-bugs.md).
+                raise KernelBug("NULL pointer dereference in unmap_and_move "
+                                f"(page_anon_vma of mapped KSM page pfn {page.pfn:#x})",
+                                kernel="2.6.35")
             # (3.9+: a KSM page's rmap is its stable node, nothing to hold.)
     # Corner cases: a new swap-cache page without rmap yet; an orphaned page
     # (truncated) that may still have fs-private data: free it if we can.

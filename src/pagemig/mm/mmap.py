@@ -659,10 +659,17 @@ def do_mremap(mm: MmStruct, addr: int, old_len: int, new_len: int, flags: int,
 def move_vma(mm: MmStruct, vma: VmAreaStruct, old_addr: int, old_len: int, new_len: int,
              new_addr: int) -> int:
     """Copy the VMA to new_addr, move its page tables, unmap the old range."""
+    from .ksm import ksm_madvise_unmergeable
     from .memory import move_page_tables
     from .mempolicy import mpol_dup
     from .rmap import anon_vma_clone
 
+    # Break the KSM pages of the range first: they would turn up at the new
+    # address, where KSM's rmap items do not point. vma->vm_flags keeps
+    # VM_MERGEABLE, so KSM may merge them again there.
+    rc = ksm_madvise_unmergeable(vma, old_addr, old_addr + old_len, vma.vm_flags)
+    if rc:
+        return rc
     pgoff = vma.vm_pgoff + ((old_addr - vma.vm_start) >> PAGE_SHIFT)
     new = VmAreaStruct(mm, new_addr, new_addr + new_len, vma.vm_flags, pgoff, vma.vm_file,
                        vma.vm_ops)

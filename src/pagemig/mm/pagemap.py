@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from .bug import VM_BUG_ON
-from .page import Page, PG_locked, get_page
+from .page import Page, PG_locked, PG_lru, get_page
 from .sched import schedule_point, wait_until
 from .swap import put_page
 
@@ -21,6 +21,7 @@ AS_UNEVICTABLE: Final = _GFP_BITS_SHIFT + 3
 _GFP_MASK: Final = (1 << _GFP_BITS_SHIFT) - 1
 
 _LOCKED: Final = 1 << PG_locked
+_LRU: Final = 1 << PG_lru
 
 
 def mapping_set_unevictable(mapping: AddressSpace) -> None:
@@ -56,15 +57,37 @@ def page_cache_release(page: Page) -> None:
 
 
 def trylock_page(page: Page) -> bool:
-    """Take PG_locked if free; never sleeps (the lock bit is test-and-set)."""
+    """Take PG_locked if free; never sleeps (the lock bit is test-and-set).
+
+    Context: any; the caller holds a reference to the page.
+    Return: True when the lock was taken. The "trylock_page" fault point
+        makes it False as if another task held the lock, but only for a page
+        another task could reach (docs/fault-injection.md).
+    Kernel: include/linux/pagemap.h trylock_page (2.6.35).
+    """
     old = page.flags
     if old & _LOCKED:
         return False
     machine = page.zone.machine
-    if machine.faults.rules and machine.should_fail("trylock_page", pfn=page.pfn):
+    if (machine.faults.rules and page_may_be_contended(page)
+            and machine.should_fail("trylock_page", pfn=page.pfn)):
         return False
     page.flags = old | _LOCKED
     return True
+
+
+def page_may_be_contended(page: Page) -> bool:
+    """Could another task hold this page's lock? Not when only its allocator
+    knows the page: one reference, no mapping, on no LRU list. That is the
+    new page of a migration, which move_to_new_page locks under BUG_ON
+    ("only we hold a reference to it"); the fault point never fires there.
+
+    Context: the caller holds the page's one reference.
+    Return: False for a page nobody else can find.
+    Kernel: the model's rule for its fault point; the trylock it protects
+        is move_to_new_page's, mm/migrate.c L497 (2.6.35).
+    """
+    return page._count != 1 or page.mapping is not None or bool(page.flags & _LRU)
 
 
 def lock_page(page: Page) -> None:

@@ -51,7 +51,7 @@ from .page import (
 from .page_writeback import _set_page_dirty_nobuffers, set_page_writeback
 from .pagemap import lock_page, trylock_page, unlock_page
 from .pgtable import pte_mkdirty
-from .rmap import page_add_anon_rmap
+from .rmap import page_add_anon_rmap, page_add_new_anon_rmap
 from .spinlock import spin_lock, spin_lock_irq, spin_unlock, spin_unlock_irq
 from .swap import lru_cache_add_anon, put_page
 from .swapfile import (
@@ -221,7 +221,16 @@ def read_swap_cache_async(machine: Machine, entry: int, vma: VmAreaStruct, addr:
 
 def do_swap_page_swapin(mm: MmStruct, vma: VmAreaStruct, address: int, flags: int,
                         orig_pte: int, entry: int) -> int:
-    """The swap-in half of do_swap_page."""
+    """The swap-in half of do_swap_page: map the swap-cache page of ``entry``
+    at ``address``, or a copy of it where it cannot be shared (what was a KSM
+    page comes back from swap as an ordinary anonymous page of the first VMA
+    that faults it: the profile's ksm_might_need_to_copy decides).
+
+    Context: mmap_sem held for reading; the pte was ``orig_pte``.
+    Return: 0 or VM_FAULT_MAJOR, with VM_FAULT_OOM, VM_FAULT_SIGBUS or
+        do_wp_page's bits.
+    Kernel: mm/memory.c do_swap_page L2625-L2797 (2.6.35), from lookup_swap_cache.
+    """
 
     machine = mm.machine
     ret = 0
@@ -235,24 +244,22 @@ def do_swap_page_swapin(mm: MmStruct, vma: VmAreaStruct, address: int, flags: in
         machine.vm_events[PGMAJFAULT] += 1
     lock_page(page)
     if not PageSwapCache(page) or page.private != entry:
-        unlock_page(page)  # raced with a swapoff-like removal; retry the fault
-        put_page(page)
-        return ret
+        return _swapin_out_page(page, None, ret)  # raced with a swapoff-like removal; retry
+    swapcache: Page | None = None
+    mapped = machine.kernel.ksm_might_need_to_copy(page, vma, address)
+    if mapped is None:
+        return _swapin_out_page(page, None, VM_FAULT_OOM)
+    if mapped is not page:
+        swapcache, page = page, mapped
     if mem_cgroup_newpage_charge_swapin(page, mm):
-        unlock_page(page)
-        put_page(page)
-        return VM_FAULT_OOM
+        return _swapin_out_page(page, swapcache, VM_FAULT_OOM)
     spin_lock(mm.page_table_lock)
     if pte_read(mm, address) != orig_pte:
         spin_unlock(mm.page_table_lock)
-        unlock_page(page)
-        put_page(page)
-        return ret
+        return _swapin_out_page(page, swapcache, ret)
     if not PageUptodate(page):
         spin_unlock(mm.page_table_lock)
-        unlock_page(page)
-        put_page(page)
-        return VM_FAULT_SIGBUS
+        return _swapin_out_page(page, swapcache, VM_FAULT_SIGBUS)
     mm.rss[MM_ANONPAGES] += 1
     mm.rss[MM_SWAPENTS] -= 1
     pte = mk_pte(page, vma.vm_page_prot)
@@ -260,15 +267,34 @@ def do_swap_page_swapin(mm: MmStruct, vma: VmAreaStruct, address: int, flags: in
         pte = maybe_mkwrite(pte_mkdirty(pte), vma)
         flags &= ~FAULT_FLAG_WRITE
     set_pte_at(mm, address, pte)
-    page_add_anon_rmap(page, vma, address)
+    if swapcache is not None and machine.kernel.swapin_copy_new_anon_rmap:
+        page_add_new_anon_rmap(page, vma, address)
+    else:
+        page_add_anon_rmap(page, vma, address)
     swap_free(machine, entry)
     if vm_swap_full(machine) or vma.vm_flags & VM_LOCKED or PageMlocked(page):
         try_to_free_swap(page)
     unlock_page(page)
+    if swapcache is not None:
+        # Held until after swap_free so the entry cannot be reused before the
+        # pte_same check above.
+        unlock_page(swapcache)
+        put_page(swapcache)
     spin_unlock(mm.page_table_lock)
-    # The pte took over the lookup's reference.
+    # The pte took over the lookup's (or the copy's) reference.
     if flags & FAULT_FLAG_WRITE:
         ret |= do_wp_page(mm, vma, address, pte)
+    return ret
+
+
+def _swapin_out_page(page: Page, swapcache: Page | None, ret: int) -> int:
+    """do_swap_page's out_page and out_release labels: unlock and release the
+    page (and the swap-cache page a copy was made of)."""
+    unlock_page(page)
+    put_page(page)
+    if swapcache is not None:
+        unlock_page(swapcache)
+        put_page(swapcache)
     return ret
 
 

@@ -96,9 +96,17 @@ class ModelRun:
     def failures(self) -> list[Record]:
         return [r for r in self.records if r["problems"]]
 
+    @property
+    def oops(self) -> Record | None:
+        """The step where the model reproduced a real kernel oops (the run
+        stopped there), or None."""
+        return next((r for r in self.records if "oops" in r), None)
+
     def run(self) -> ModelRun:
         for step in self.steps:
             self.records.append(self.run_step(step))
+            if "bug" in self.records[-1]:
+                break  # the kernel is dead (an oops) or the model is wrong: stop here
         if self.machine is None:
             self._boot(None)
         return self
@@ -117,6 +125,8 @@ class ModelRun:
             record["errno"] = errno.errorcode.get(err.errno or 0, str(err.errno))
         except KernelBug as bug:
             record["bug"] = str(bug)
+            if bug.kernel is not None:
+                record["oops"] = bug.kernel
         except InvariantError as err:
             record["invariant"] = str(err)
         except (ValueError, TypeError, KeyError, FileExistsError, FileNotFoundError,
@@ -585,7 +595,10 @@ class ModelRun:
 
 
 def _model_problems(record: Record) -> list[str]:
-    """What only the model can report: a BUG() or a broken invariant."""
+    """What only the model can report: a real kernel oops it reproduces, a
+    BUG() of the model, or a broken invariant."""
+    if "oops" in record:
+        return [f"Linux {record['oops']} would oops here: {record['bug']} (docs/kernel-bugs.md)"]
     if "bug" in record:
         return [f"kernel BUG: {record['bug']}"]
     if "invariant" in record:
