@@ -58,17 +58,9 @@ def heatmap(cols: dict[str, np.ndarray], heat: np.ndarray, title: str = "") -> A
 
 def residency(cols: dict[str, np.ndarray], title: str = "") -> Any:
     """Pages on each node at the end of each epoch."""
-    fig, ax = _figure()
-    x = _x(cols)
     nodes = sorted(int(k[len("pages_node"):]) for k in cols if k.startswith("pages_node"))
-    xs, ys = _steps(x, *[cols[f"pages_node{n}"] for n in nodes])
-    ax.stackplot(xs, *ys, labels=[f"node {n}" for n in nodes], step="post")
-    _epoch_axis(ax)
-    ax.set_ylabel("pages")
-    ax.set_title(title or "Pages per node")
-    ax.legend(loc="upper left")
-    ax.margins(x=0)
-    return fig
+    series = [(f"node {n}", np.asarray(cols[f"pages_node{n}"])) for n in nodes]
+    return _stacked_steps(cols, series, "pages", title or "Pages per node")
 
 
 def migrations(cols: dict[str, np.ndarray], title: str = "") -> Any:
@@ -93,14 +85,19 @@ def migrations(cols: dict[str, np.ndarray], title: str = "") -> Any:
 
 def time_breakdown(cols: dict[str, np.ndarray], title: str = "") -> Any:
     """Modelled time per epoch: access, migration and fault time, stacked (ms)."""
+    series = [(name, np.asarray(cols[f"{name}_ns"]) / 1e6) for name in ("access", "migration", "fault")]
+    return _stacked_steps(cols, series, "modelled time (ms)", title or "Modelled time per epoch")
+
+
+def _stacked_steps(cols: dict[str, np.ndarray], series: list[tuple[str, np.ndarray]],
+                   ylabel: str, title: str) -> Any:
+    """One value per epoch for each series, stacked as steps over the epochs."""
     fig, ax = _figure()
-    x = _x(cols)
-    parts = [("access", cols["access_ns"]), ("migration", cols["migration_ns"]), ("fault", cols["fault_ns"])]
-    xs, ys = _steps(x, *[np.asarray(v) / 1e6 for _, v in parts])
-    ax.stackplot(xs, *ys, labels=[name for name, _ in parts], step="post")
+    xs, ys = _steps(_x(cols), *[values for _, values in series])
+    ax.stackplot(xs, *ys, labels=[label for label, _ in series], step="post")
     _epoch_axis(ax)
-    ax.set_ylabel("modelled time (ms)")
-    ax.set_title(title or "Modelled time per epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(loc="upper left")
     ax.margins(x=0)
     return fig

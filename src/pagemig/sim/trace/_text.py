@@ -13,11 +13,11 @@ import gzip
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 import numpy as np
 
-from .format import TraceError
+from .format import AccessBatch, TraceError
 
 CHUNK_BYTES: Final = 1 << 20
 STDIN: Final = "-"
@@ -106,6 +106,21 @@ def read_lines(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
         lines = split_lines(chunk, line)
         line += len(lines)
         yield lines
+
+
+class LineParser(Protocol):
+    """A source format's parser: one chunk of lines to one batch of accesses
+    (it may keep state from chunk to chunk: a clock, the current thread)."""
+
+    def parse(self, lines: Lines) -> AccessBatch: ...
+
+
+def parse_stream(parser: LineParser, stream: BinaryIO) -> Iterator[AccessBatch]:
+    """The accesses of ``stream``, one batch per chunk of lines that holds any."""
+    for lines in read_lines(stream):
+        batch = parser.parse(lines)
+        if len(batch):
+            yield batch
 
 
 def find_byte(lines: Lines, char: str, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

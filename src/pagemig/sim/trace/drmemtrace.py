@@ -24,7 +24,7 @@ from typing import BinaryIO, Final
 
 import numpy as np
 
-from ._text import Lines, find_byte, first_false, parse_dec, parse_hex, read_lines, skip_blanks
+from ._text import Lines, find_byte, first_false, parse_dec, parse_hex, parse_stream, skip_blanks
 from .format import OP_FETCH, OP_READ, OP_WRITE, AccessBatch
 
 FORMAT: Final = "drmemtrace"
@@ -74,8 +74,4 @@ class MemtraceParser:
 
 def read(stream: BinaryIO, name: str) -> Iterator[AccessBatch]:
     """The accesses of one memtrace_simple log, one batch per chunk of lines."""
-    parser = MemtraceParser(name)
-    for lines in read_lines(stream):
-        batch = parser.parse(lines)
-        if len(batch):
-            yield batch
+    return parse_stream(MemtraceParser(name), stream)

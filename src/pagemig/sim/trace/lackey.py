@@ -31,7 +31,7 @@ from typing import BinaryIO, Final
 
 import numpy as np
 
-from ._text import Lines, find_byte, first_false, parse_dec, parse_hex, read_lines
+from ._text import Lines, find_byte, first_false, parse_dec, parse_hex, parse_stream
 from .format import OP_FETCH, OP_MODIFY, OP_READ, OP_WRITE, AccessBatch
 
 FORMAT: Final = "lackey"
@@ -108,8 +108,4 @@ class LackeyParser:
 
 def read(stream: BinaryIO, name: str) -> Iterator[AccessBatch]:
     """The accesses of a lackey log, one batch per chunk of lines."""
-    parser = LackeyParser(name)
-    for lines in read_lines(stream):
-        batch = parser.parse(lines)
-        if len(batch):
-            yield batch
+    return parse_stream(LackeyParser(name), stream)

@@ -31,7 +31,7 @@ from typing import BinaryIO, Final
 
 import numpy as np
 
-from ._text import Lines, ParseError, read_lines
+from ._text import Lines, ParseError, parse_stream
 from .format import OP_FETCH, OP_MODIFY, OP_READ, OP_WRITE, AccessBatch
 
 FORMAT: Final = "perf"
@@ -129,8 +129,4 @@ def read(stream: BinaryIO, name: str, period: int = 1) -> Iterator[AccessBatch]:
     """The samples of a ``perf mem report -D`` dump, one batch per chunk of lines."""
     if period < 1:
         raise ParseError(f"{name}: the sampling period must be at least 1, got {period}")
-    parser = PerfMemParser(name, period)
-    for lines in read_lines(stream):
-        batch = parser.parse(lines)
-        if len(batch):
-            yield batch
+    return parse_stream(PerfMemParser(name, period), stream)
