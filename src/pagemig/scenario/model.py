@@ -336,7 +336,7 @@ class ModelRun:
         after = step.opts.get("after")
         if after is None:
             return None
-        if not self.regions or after != list(self.regions)[-1]:
+        if not self.regions or after != next(reversed(self.regions)):
             raise step.error(f"after={after} must name the last region mapped")
         prev = self.regions[after]
         return prev.addr + prev.npages * PAGE_SIZE
