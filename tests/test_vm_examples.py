@@ -29,6 +29,7 @@ from pagemig.mm.mmap import (
     PROT_WRITE,
     TASK_SIZE,
     VM_LOCKED,
+    VmAreaStruct,
     find_vma,
     vma_unlink,
 )
@@ -781,6 +782,64 @@ def test_find_vma_edges(m: Machine) -> None:
     assert find_vma(p.mm, b + PS - 1) is vb
     assert find_vma(p.mm, b + PS) is None  # above the last VMA
     assert find_vma(m.spawn().mm, a) is None  # no VMAs at all
+
+
+class CountingList(list[VmAreaStruct]):
+    """mm.mmap that counts the VMAs read from it (by index or iteration)."""
+
+    reads = 0
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        item = super().__getitem__(i)
+        self.reads += len(item) if isinstance(item, list) else 1
+        return item
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for item in super().__iter__():
+            self.reads += 1
+            yield item
+
+    def __reversed__(self):  # type: ignore[no-untyped-def]
+        for item in super().__reversed__():
+            self.reads += 1
+            yield item
+
+
+def test_each_mmap_reads_a_few_vmas_not_all_of_them(m: Machine) -> None:
+    """get_unmapped_area starts at free_area_cache and vma_link bisects: n
+    mmaps read O(n) VMAs in all, not the n**2 / 2 of a walk from mmap_base."""
+    p = m.spawn()
+    p.mm.mmap = vmas = CountingList(p.mm.mmap)
+    n = 2000
+    addrs = [p.mmap(PS, PROT_READ if i % 2 else RW) for i in range(n)]
+    assert addrs == [addrs[0] - i * PS for i in range(n)]  # top down, no gaps
+    assert vmas.reads < 4 * n, f"{vmas.reads} VMA reads for {n} mmaps"
+    p.mm.mmap = list(vmas)
+    m.check()
+
+
+def test_munmap_opens_a_hole_the_next_mmap_that_fits_takes(m: Machine) -> None:
+    p = m.spawn()
+    c, b, a = (p.mmap(4 * PS) for _ in range(3))  # top down: c above b above a
+    p.munmap(b, 4 * PS)
+    m.check()
+    assert p.mmap(2 * PS) == b + 2 * PS  # the highest gap that fits: the top of b's hole
+    assert p.mmap(8 * PS) == a - 8 * PS  # too long for the rest of the hole
+    assert p.mmap(2 * PS) == b  # the rest of the hole
+    p.mremap(c, 4 * PS, PS)  # a hole opens above c's first page
+    assert p.mmap(3 * PS) == c + PS
+    m.check()
+
+
+def test_check_finds_a_free_area_cache_inside_a_gap(m: Machine) -> None:
+    p = m.spawn()
+    top = p.mmap(4 * PS)
+    p.mmap(4 * PS)
+    p.munmap(top, 4 * PS)
+    m.check()
+    p.mm.free_area_cache = top + PS  # the search would miss the hole above it
+    with pytest.raises(InvariantError, match="free_area_cache"):
+        m.check()
 
 
 # --- follow_page --------------------------------------------------------------------------------

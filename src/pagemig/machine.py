@@ -45,15 +45,23 @@ from .mm.swap_state import swapper_space
 from .mm.swapfile import SwapInfo
 from .mm.trace import TraceBuffer
 from .mm.vmstat import NR_VM_EVENT_ITEMS
-from .process import Process
+from .process import UID_MAX, Process
 from .profiles import kernel_profile
 from .results import MovePagesResult
-from .units import format_size, parse_size
+from .units import excerpt, format_size, parse_size, size_text
 
 # SPARSEMEM: struct pages live in per-section arrays created on first use.
 PFN_SECTION_SHIFT: Final = 27 - PAGE_SHIFT  # SECTION_SIZE_BITS = 27 on x86-64
 PAGES_PER_SECTION: Final = 1 << PFN_SECTION_SHIFT
 _SECTION_MASK: Final = PAGES_PER_SECTION - 1
+
+# Bounds on what a machine can be (docs/scenarios.md, "Limits").
+MAX_PHYSMEM_BITS: Final = 46  # x86-64 (asm/sparsemem.h): 64 TiB of physical addresses
+NR_CPUS: Final = 4096  # the largest CONFIG_NR_CPUS of x86-64 in 2.6.35 (MAXSMP)
+# The swap header's last_page is 32-bit: a swap area has at most 2**32 slots
+# (16 TiB). The model keeps one swap_map entry per slot and check() recounts
+# them all, so it takes at most 2**24 slots (64 GiB) of swap.
+MAX_SWAP_BYTES: Final = (1 << 24) * PAGE_SIZE
 
 
 class Machine:
@@ -89,6 +97,11 @@ class Machine:
     ) -> None:
         nr_nodes = _validate_nr_nodes(nodes)
         sizes = _per_node_sizes(node_memory, nr_nodes, "node_memory")
+        if sum(sizes) > 1 << MAX_PHYSMEM_BITS:
+            raise ValueError(f"node_memory: {nr_nodes} node(s) of {_size_text(sizes)} "
+                             f"({size_text(sum(sizes))} in all) exceed "
+                             f"the {format_size(1 << MAX_PHYSMEM_BITS)} of physical address "
+                             f"space of x86-64 (MAX_PHYSMEM_BITS = {MAX_PHYSMEM_BITS})")
         movable = _per_node_sizes(movable_memory, nr_nodes, "movable_memory")
         for nid, (size, mov) in enumerate(zip(sizes, movable, strict=True)):
             if mov > size:
@@ -99,6 +112,10 @@ class Machine:
         if min_free_kbytes < 0:
             raise ValueError(f"min_free_kbytes must not be negative, got {min_free_kbytes}")
         swap_bytes = parse_size(swap, "swap")
+        if swap_bytes > MAX_SWAP_BYTES:
+            raise ValueError(f"swap: {size_text(swap_bytes)} is more than the model's limit of "
+                             f"{format_size(MAX_SWAP_BYTES)} ({MAX_SWAP_BYTES // PAGE_SIZE} "
+                             "slots; a real swap area holds at most 2**32 slots)")
         self.kernel = kernel_profile(profile)
         huge_pool = _validate_hugepages(hugepages, nr_nodes)
 
@@ -260,6 +277,8 @@ class Machine:
 
     def complete_writeback(self, nr: int | None = None) -> int:
         """Complete the ``nr`` oldest writebacks in flight (all by default)."""
+        if nr is not None and (isinstance(nr, bool) or not isinstance(nr, int) or nr < 0):
+            raise ValueError(f"nr must be a non-negative int or None, got {excerpt(nr)}")
         done = 0
         while self.writeback_queue and (nr is None or done < nr):
             end_page_writeback(self.writeback_queue.popleft())
@@ -389,8 +408,11 @@ class Machine:
         space, credentials of ``uid`` (uid 0 holds every capability).
         ``compat=True`` execs a 32-bit program: a 4 GiB address space with an
         8 MiB stack, whose move_pages(2) takes the compat entry point."""
-        if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
-            raise ValueError(f"uid must be a non-negative int, got {uid!r}")
+        if isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid <= UID_MAX:
+            raise ValueError(f"uid must be an int within 0..{UID_MAX}, got {excerpt(uid)}")
+        if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int)
+                                or not 0 <= gid <= UID_MAX):
+            raise ValueError(f"gid must be an int within 0..{UID_MAX}, got {excerpt(gid)}")
         if isinstance(cpu, bool) or not isinstance(cpu, int) or not 0 <= cpu < self.nr_cpus:
             raise ValueError(f"cpu must be within 0..{self.nr_cpus - 1}, got {cpu!r}")
         task = self._new_task(comm, Cred.for_user(uid, gid), MmStruct(self), cpu, self.init_task)
@@ -469,6 +491,11 @@ class Machine:
         nbytes = parse_size(size, "size")
         if data is not None:
             nbytes = max(nbytes, len(data))
+        memory = self.max_pfn * PAGE_SIZE
+        if nbytes > memory:
+            # The model keeps a file's blocks in host memory (its disk).
+            raise ValueError(f"size: a file of {size_text(nbytes)} is larger than the "
+                             f"machine's memory ({format_size(memory)}), the model's limit")
         inode = create_inode(self, path, nbytes, fs)
         if data is not None:
             if inode.store is None:
@@ -593,7 +620,11 @@ def _validate_cpus(cpus: int | Sequence[int] | None, nr_nodes: int) -> list[int]
     if isinstance(cpus, int):
         if cpus < 1:
             raise ValueError(f"cpus must be at least 1, got {cpus}")
+        if cpus > NR_CPUS:
+            raise ValueError(f"cpus must be at most {NR_CPUS} (NR_CPUS), got {excerpt(cpus)}")
         return [cpu % nr_nodes for cpu in range(cpus)]
+    if len(cpus) > NR_CPUS:
+        raise ValueError(f"cpus names {len(cpus)} CPUs, more than NR_CPUS ({NR_CPUS})")
     mapping = list(cpus)
     if not mapping:
         raise ValueError("cpus must name at least one CPU")
@@ -604,3 +635,11 @@ def _validate_cpus(cpus: int | Sequence[int] | None, nr_nodes: int) -> list[int]
             raise ValueError(f"cpu {cpu} is assigned to node {nid}, which does not exist "
                              f"(nodes are 0..{nr_nodes - 1})")
     return mapping
+
+
+
+def _size_text(sizes: list[int]) -> str:
+    """The node sizes of a message: one size, or the first few."""
+    if len(set(sizes)) == 1:
+        return size_text(sizes[0])
+    return ",".join(map(size_text, sizes[:4])) + (",..." if len(sizes) > 4 else "")

@@ -51,6 +51,9 @@ from .mm.mmap import (
 )
 from .mm.page import PAGE_SIZE, page_to_nid
 from .mm.rwsem import down_write, up_write
+from .units import excerpt
+
+UID_MAX = 2**32 - 2  # uid_t is 32-bit and (uid_t)-1 means "unchanged"
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -61,18 +64,22 @@ if TYPE_CHECKING:
     from .results import MovePagesResult
 
 
-def _check_int(value: object, name: str, minimum: int | None = 0) -> int:
+def _check_int(value: object, name: str, minimum: int | None = 0,
+               maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {excerpt(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {excerpt(value)}")
     return value
 
 
-def kernel_error(rc: int, what: str) -> OSError:
-    """The one conversion from a kernel errno to a Python exception."""
-    return OSError(-rc, f"{what}: {os.strerror(-rc)}")
+def kernel_error(rc: int, what: str, why: str = "") -> OSError:
+    """The one conversion from a kernel errno to a Python exception; ``why``
+    names the argument the kernel refused, when the caller can tell."""
+    return OSError(-rc, f"{what}: {os.strerror(-rc)}" + (f" ({why})" if why else ""))
 
 
 class _CollectorPause:
@@ -307,7 +314,7 @@ class Process:
         from .mm.cred import sys_setuid
 
         with self.running() as task:
-            rc = sys_setuid(task, _check_int(uid, "uid"))
+            rc = sys_setuid(task, _check_int(uid, "uid", 0, UID_MAX))
         if rc:
             raise kernel_error(rc, "setuid")
 
@@ -315,7 +322,7 @@ class Process:
         from .mm.cred import sys_seteuid
 
         with self.running() as task:
-            rc = sys_seteuid(task, _check_int(euid, "euid"))
+            rc = sys_seteuid(task, _check_int(euid, "euid", 0, UID_MAX))
         if rc:
             raise kernel_error(rc, "seteuid")
 
@@ -323,8 +330,9 @@ class Process:
         from .mm.cred import sys_setresuid
 
         with self.running() as task:
-            rc = sys_setresuid(task, _check_int(ruid, "ruid", -1), _check_int(euid, "euid", -1),
-                               _check_int(suid, "suid", -1))
+            rc = sys_setresuid(task, _check_int(ruid, "ruid", -1, UID_MAX),
+                               _check_int(euid, "euid", -1, UID_MAX),
+                               _check_int(suid, "suid", -1, UID_MAX))
         if rc:
             raise kernel_error(rc, "setresuid")
 
@@ -351,13 +359,14 @@ class Process:
                       maxnode: int | None = None) -> None:
         from .mm.mempolicy import sys_set_mempolicy_nodes
 
-        words, maxnode = _mask(nodes, maxnode)
+        mask = NodeMask(nodes, "nodes", maxnode)
+        words, maxnode = mask.words, mask.maxnode
         with self.running() as task:
             rc = sys_set_mempolicy_nodes(task, _check_int(mode, "mode", None),
                                          (lambda k: words[k] if k < len(words) else 0)
-                                         if nodes or maxnode > 1 else None, maxnode)
+                                         if mask.nodes or maxnode > 1 else None, maxnode)
         if rc:
-            raise kernel_error(rc, "set_mempolicy")
+            raise kernel_error(rc, "set_mempolicy", mask.why_einval(rc))
 
     def get_mempolicy(self, addr: int = 0, flags: int = 0) -> tuple[int, frozenset[int]]:
         from .mm.mempolicy import do_get_mempolicy
@@ -418,49 +427,115 @@ class Process:
 
     def migrate_pages(self, pid: int, old_nodes: object, new_nodes: object,
                        maxnode: int | None = None) -> int:
-        """migrate_pages(2): returns the number of pages that could not be moved."""
-        from .mm.mmzone import MAX_NUMNODES
-
-        maxnode = MAX_NUMNODES + 1 if maxnode is None else _check_int(maxnode, "maxnode")
-        old = _node_words(old_nodes, "old_nodes", maxnode)
-        new = _node_words(new_nodes, "new_nodes", maxnode)
+        """migrate_pages(2): returns the number of pages that could not be moved.
+        By default ``maxnode`` gives the masks room for every node named."""
+        olds = _node_list(old_nodes, "old_nodes")
+        news = _node_list(new_nodes, "new_nodes")
+        if maxnode is None:  # one mask size for both, as the system call takes
+            maxnode = NodeMask.default_maxnode(olds + news)
+        old_mask = NodeMask(olds, "old_nodes", maxnode)
+        new_mask = NodeMask(news, "new_nodes", maxnode)
+        old, new = old_mask.packed(), new_mask.packed()
         base = _arena(self).ensure(len(old) + len(new))
         self.write(base, old)
         self.write(base + len(old), new)
         with self.running() as task:
-            rc = self.machine.kernel.sys_migrate_pages(task, _check_int(pid, "pid", None), maxnode,
-                                                       base, base + len(old))
+            rc = self.machine.kernel.sys_migrate_pages(task, _check_int(pid, "pid", None),
+                                                       old_mask.maxnode, base, base + len(old))
         if rc < 0:
-            raise kernel_error(rc, "migrate_pages")
+            raise kernel_error(rc, "migrate_pages",
+                               old_mask.why_einval(rc) or new_mask.why_einval(rc))
         return rc
 
     def mbind(self, addr: int, length: int, mode: int, nodes: object = (), flags: int = 0,
                maxnode: int | None = None) -> None:
         """mbind(2) of [addr, addr+length) with a policy and optional MPOL_MF_* flags."""
-        from .mm.mmzone import MAX_NUMNODES
-
-        maxnode = MAX_NUMNODES + 1 if maxnode is None else _check_int(maxnode, "maxnode")
-        words = _node_words(nodes, "nodes", maxnode)
+        mask = NodeMask(nodes, "nodes", maxnode)
+        words = mask.packed()
         base = _arena(self).ensure(len(words))
         self.write(base, words)
         with self.running() as task:
             rc = self.machine.kernel.sys_mbind(task, _check_int(addr, "addr"), _check_int(length, "length"),
-                           _check_int(mode, "mode", None), base if nodes or maxnode > 1 else 0,
-                           maxnode, _check_int(flags, "flags", None))
+                           _check_int(mode, "mode", None), base if mask.nodes or mask.maxnode > 1 else 0,
+                           mask.maxnode, _check_int(flags, "flags", None))
         if rc:
-            raise kernel_error(rc, "mbind")
+            raise kernel_error(rc, "mbind", mask.why_einval(rc))
 
 
-def _mask(nodes: list[int] | tuple[int, ...], maxnode: int | None) -> tuple[list[int], int]:
-    from .mm.mempolicy import nodes_to_longs
-    from .mm.mmzone import MAX_NUMNODES
+# --- node masks -----------------------------------------------------------------------------------
 
-    node_list = [_check_int(n, "node") for n in nodes]
-    if maxnode is None:
-        maxnode = MAX_NUMNODES + 1
-    maxnode = _check_int(maxnode, "maxnode")
-    nbits = max([maxnode - 1, 64] + [n + 1 for n in node_list])
-    return nodes_to_longs(node_list, nbits), maxnode
+ULONG_MAX = 2**64 - 1
+MASK_BITS_MAX = PAGE_SIZE * 8  # get_nodes: maxnode - 1 > PAGE_SIZE * BITS_PER_BYTE is -EINVAL
+
+
+def _node_list(nodes: object, name: str) -> list[int]:
+    """Node ids as ints: each the number of a bit of a node mask, so >= 0."""
+    if isinstance(nodes, np.ndarray):
+        if nodes.ndim != 1 or not np.issubdtype(nodes.dtype, np.integer):
+            raise TypeError(f"{name} must be a 1-D integer array")
+        nodes = nodes.tolist()
+    if isinstance(nodes, (set, frozenset)):
+        nodes = sorted(nodes)
+    if not isinstance(nodes, (list, tuple)):
+        raise TypeError(f"{name} must be a list, tuple, set or numpy array of node ids")
+    if set(map(type, nodes)) <= {int} and (not nodes or min(nodes) >= 0):
+        return list(nodes)
+    for i, node in enumerate(nodes):
+        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
+            raise TypeError(f"{name}[{i}] must be an int, not {type(node).__name__}")
+        if node < 0:
+            raise ValueError(f"{name}[{i}] = {node}: a node id is a bit of a node mask, so >= 0")
+    return [int(node) for node in nodes]
+
+
+class NodeMask:
+    """The node mask a C program passes for a list of nodes: ``maxnode``
+    (by default room for MAX_NUMNODES and every node named, as libnuma sizes
+    its masks) and the unsigned longs of the bits get_nodes can read.
+
+    The words stop at the bits get_nodes reads (at most PAGE_SIZE * 8), so a
+    node id or a maxnode of 2**40 costs nothing: the kernel answers -EINVAL
+    for it, and ``why_einval`` says which argument it refused.
+    """
+
+    def __init__(self, nodes: object, name: str, maxnode: int | None) -> None:
+        from .mm.mempolicy import nodes_to_longs
+
+        self.nodes = _node_list(nodes, name)
+        self.name = name
+        self.maxnode = (self.default_maxnode(self.nodes) if maxnode is None
+                        else _check_int(maxnode, "maxnode", 0, ULONG_MAX))
+        nbits = min(max(self.maxnode - 1, 64), MASK_BITS_MAX)
+        self.words = nodes_to_longs([n for n in self.nodes if n < nbits], nbits)
+
+    @staticmethod
+    def default_maxnode(nodes: list[int]) -> int:
+        from .mm.mmzone import MAX_NUMNODES
+
+        return max(MAX_NUMNODES - 1, max(nodes, default=0)) + 2
+
+    def packed(self) -> bytes:
+        return _pack(self.words, 8, False)
+
+    def why_einval(self, rc: int) -> str:
+        """What get_nodes refuses in this mask (when the call gave -EINVAL)."""
+        from .mm.mmzone import MAX_NUMNODES
+
+        if rc != -errno.EINVAL:
+            return ""
+        bits = (self.maxnode - 1) & ULONG_MAX  # --maxnode on an unsigned long
+        if bits > MASK_BITS_MAX:
+            big = [n for n in self.nodes if n >= MASK_BITS_MAX]
+            if big:
+                return (f"{self.name}: node {excerpt(max(big))} is past the {MASK_BITS_MAX} bits "
+                        "a node mask may have")
+            wraps = " (maxnode - 1 wraps around)" if self.maxnode == 0 else ""
+            return (f"maxnode={excerpt(self.maxnode)}: a node mask has at most {MASK_BITS_MAX} "
+                    f"bits (maxnode <= {MASK_BITS_MAX + 1}){wraps}")
+        beyond = [n for n in self.nodes if MAX_NUMNODES <= n < bits]
+        if beyond:
+            return f"{self.name}: node {min(beyond)} is not below MAX_NUMNODES ({MAX_NUMNODES})"
+        return ""
 
 
 # --- system calls that take user pointers ---------------------------------------------------------
@@ -544,15 +619,6 @@ def _pack(values: list[int], size: int, signed: bool) -> bytes:
     code = {4: "i", 8: "q"}[size] if signed else {4: "I", 8: "Q"}[size]
     return struct.pack(f"<{len(values)}{code}", *values)
 
-
-
-def _node_words(nodes: object, name: str, maxnode: int) -> bytes:
-    from .mm.mempolicy import nodes_to_longs
-
-    node_list = _int_array(list(nodes) if isinstance(nodes, (set, frozenset)) else nodes, name,
-                           32, False)
-    nbits = max([maxnode - 1, 64] + [x + 1 for x in node_list])
-    return _pack(nodes_to_longs(node_list, nbits), 8, False)
 
 
 def _pfns_of(task: TaskStruct | None, addrs: list[int]) -> list[int | None]:

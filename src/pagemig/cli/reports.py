@@ -36,14 +36,12 @@ def load_scenario(path: Path | None) -> tuple[Machine, dict[str, Process]]:
 
     if path is None:
         return Machine(nodes=2, node_memory="64MiB"), {}
-    if not path.is_file():
-        raise CliError(f"no scenario file {str(path)!r}")
     from ..scenario import ScenarioError, run_scenario_file
 
     try:
         run = run_scenario_file(path)
-    except ScenarioError as err:
-        raise CliError(str(err)) from None
+    except ScenarioError as err:  # a missing, unreadable or malformed file, as `run` says
+        raise CliError(str(err), status=2) from None
     if run.machine is None:
         raise CliError(f"{path}: the scenario built no machine")
     refuse_oops(run, path)

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from ..mm.page import PAGE_SIZE
 from ..scenario import ModelRun, Record, ScenarioError, Step, run_scenario_file
 from ..scenario import values as sv
+from ..units import excerpt
 from .app import app
 from .errors import CliError, refuse_oops
 
@@ -84,6 +85,7 @@ def run(
 
       pagemig run --json examples/*.scn > results.jsonl
     """
+    check_profile(profile)
     console = Console(highlight=False)
     failed = steps = 0
     with _progress(Console(stderr=True), len(files), not as_json) as progress:
@@ -107,7 +109,17 @@ def run(
         raise typer.Exit(1)
 
 
+def check_profile(profile: str | None) -> None:
+    """--profile names a kernel profile (exit status 2 otherwise, as for a bad file)."""
+    from ..profiles import PROFILES
+
+    if profile is not None and profile not in PROFILES:
+        raise CliError(f"--profile: unknown kernel profile {excerpt(profile)} "
+                       f"(known: {', '.join(PROFILES)})", status=2)
+
+
 def _run_one(path: Path, profile: str | None, trace: bool, on_step: Any) -> ModelRun:
+    check_profile(profile)
     try:
         return run_scenario_file(path, profile, on_step, trace)
     except ScenarioError as err:
@@ -169,13 +181,10 @@ def migratepages(
       pagemig migratepages examples/migratepages.scn p 0 1
     """
     console = Console(highlight=False)
+    old, new = _node_list("FROM_NODES", from_nodes), _node_list("TO_NODES", to_nodes)
     result = _run_one(scenario, profile, False, None)
     refuse_oops(result, scenario)
     target = _find_process(result, pid)
-    try:
-        old, new = sv.parse_nodes(from_nodes), sv.parse_nodes(to_nodes)
-    except ValueError as err:
-        raise CliError(f"bad node list: {err}") from None
     before = _pages_per_node(result, target)
     caller = result.m.spawn(uid=0, cpu=0)
     try:
@@ -190,6 +199,13 @@ def migratepages(
     console.print("  after  " + " ".join(f"{after.get(n, 0):>3}" for n in nodes))
     if left:
         console.print(f"{left} page(s) could not be moved")
+
+
+def _node_list(name: str, text: str) -> list[int]:
+    try:
+        return sv.parse_nodes(text)
+    except ValueError as err:
+        raise CliError(f"{name}: bad node list {excerpt(text)}: {err}", status=2) from None
 
 
 def _find_process(result: ModelRun, pid: str) -> Any:

@@ -25,7 +25,7 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct) -> int:
     inherit mlock."""
     down_write(oldmm.mmap_sem)
     try:
-        mm.mmap_base = oldmm.mmap_base
+        mm.mmap_base = mm.free_area_cache = oldmm.mmap_base
         mm.total_vm = oldmm.total_vm
         for mpnt in list(oldmm.mmap):
             if mpnt.vm_flags & VM_DONTCOPY:

@@ -65,6 +65,30 @@ def check_vmas(ctx: CheckContext) -> None:
                     ctx.fail(f"pid {pid}: {vma!r} links a freed or unlinked anon_vma")
             if vma.vm_file is not None and vma not in vma.vm_file.f_mapping.i_mmap:  # type: ignore[attr-defined]
                 ctx.fail(f"pid {pid}: file {vma!r} missing from its mapping's i_mmap")
+        _check_free_area_cache(ctx, pid, mm)
+
+
+def _check_free_area_cache(ctx: CheckContext, pid: int, mm: MmStruct) -> None:
+    """get_unmapped_area may start its search at free_area_cache only if no
+    free gap above it is longer than cached_hole_size, and none runs across it."""
+    cache, top = mm.free_area_cache, mm.mmap_base
+    if cache > top:
+        ctx.fail(f"pid {pid}: free_area_cache {cache:#x} lies above mmap_base {top:#x}")
+    for vma in reversed(mm.mmap):
+        if top <= cache:
+            return
+        if vma.vm_start >= top:
+            continue
+        if vma.vm_end < cache:
+            ctx.fail(f"pid {pid}: free_area_cache {cache:#x} lies inside the free gap "
+                     f"{vma.vm_end:#x}-{top:#x}")
+            return
+        if top - vma.vm_end > mm.cached_hole_size:
+            ctx.fail(f"pid {pid}: a free gap {vma.vm_end:#x}-{top:#x} above free_area_cache "
+                     f"{cache:#x} is longer than cached_hole_size {mm.cached_hole_size:#x}")
+        top = vma.vm_start
+    if top > cache:
+        ctx.fail(f"pid {pid}: free_area_cache {cache:#x} lies inside a free gap below {top:#x}")
 
 
 def _vma_of(mm: MmStruct, addr: int) -> VmAreaStruct | None:

@@ -31,7 +31,18 @@ from .memory import FOLL_DUMP, FOLL_GET, FollowPageError, follow_page, pte_read
 from .mempolicy import MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, get_nodes, node_remap
 from .migrate import migrate_pages
 from .mm_inline import page_is_file_cache
-from .mmap import VM_EXEC, VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, MmStruct, VmAreaStruct, find_vma, mmput
+from .mmap import (
+    VM_EXEC,
+    VM_IO,
+    VM_PFNMAP,
+    VM_READ,
+    VM_WRITE,
+    MmStruct,
+    VmAreaStruct,
+    find_vma,
+    mmput,
+    vma_index,
+)
 from .mmzone import MAX_NUMNODES, NodeState, ZoneStatItem
 from .page import PAGE_SIZE, Page, PageAnon, page_mapcount, page_to_nid
 from .page_alloc import alloc_pages_exact_node
@@ -530,7 +541,7 @@ def new_page(page: Page, private: object, result: object) -> Page | None:
     address = 0
     found = None
     first = find_vma(mm, private)
-    for vma in (mm.mmap[mm.mmap.index(first):] if first is not None else []):  # for_each_vma
+    for vma in (mm.mmap[vma_index(mm, first):] if first is not None else []):  # for_each_vma
         address = page_address_in_vma(page, vma)
         if address != -errno.EFAULT:
             found = vma

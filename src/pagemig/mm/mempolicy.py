@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from .gfp import _GFP_THISNODE, GFP_HIGHUSER_MOVABLE, gfp_zone
 from .list import ListHead, list_add_tail
 from .mm_inline import page_is_file_cache
-from .mmap import VM_HUGETLB, VM_IO, VM_PFNMAP, VM_RESERVED
+from .mmap import VM_HUGETLB, VM_IO, VM_PFNMAP, VM_RESERVED, vma_index
 from .mmzone import MAX_NUMNODES, ZONE_MOVABLE, ZONE_NORMAL, ZoneStatItem
 from .page import PAGE_SHIFT, PAGE_SIZE, PageAnon, PageKsm, PageReserved, page_mapcount
 from .page_alloc import _alloc_pages_nodemask, alloc_pages_exact_node, node_zonelist
@@ -516,14 +516,14 @@ def check_range(mm: MmStruct, start: int, end: int, nodes: frozenset[int], flags
     MPOL_MF_DISCONTIG_OK; misplaced pages under MPOL_MF_STRICT give -EIO)."""
     import errno as _errno
 
-    from .mmap import VM_HUGETLB, find_vma
+    from .mmap import find_vma
 
     first = find_vma(mm, start)
     if first is None:
         return -_errno.EFAULT
     prev: VmAreaStruct | None = None
-    index = mm.mmap.index(first)
-    for vma in mm.mmap[index:]:
+    for index in range(vma_index(mm, first), len(mm.mmap)):
+        vma = mm.mmap[index]
         if vma.vm_start >= end:
             break
         if not flags & MPOL_MF_DISCONTIG_OK:
@@ -551,9 +551,10 @@ def new_vma_page(page: Page, private: object, result: object) -> Page | None:
     address = 0
     if vma is not None:
         mm = vma.vm_mm  # type: ignore[attr-defined]
-        candidates = mm.mmap[mm.mmap.index(vma):]
+        first = vma_index(mm, vma)  # type: ignore[arg-type]
         vma = None
-        for cand in candidates:
+        for index in range(first, len(mm.mmap)):
+            cand = mm.mmap[index]
             address = page_address_in_vma(page, cand)
             if address != -errno.EFAULT:
                 vma = cand

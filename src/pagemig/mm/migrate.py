@@ -821,7 +821,9 @@ def do_pages_move(mm: MmStruct, task: TaskStruct, nr_pages: int, user: UserMoveA
     array_page = alloc_pages_current(machine, GFP_KERNEL)
     if array_page is None:
         return err
-    pm = PageToNodeArray(CHUNK_NR_PAGES + 1)
+    # The entries past the first chunk's end marker are never read: a call
+    # with fewer pages than a chunk needs no more entries than it has pages.
+    pm = PageToNodeArray(min(CHUNK_NR_PAGES, nr_pages) + 1)
     try:
         migrate_prep(machine)
         # Store a chunk of page_to_node array in a page, but keep the last

@@ -169,6 +169,11 @@ class MmStruct:
         self.dumpable = 1
         self.owner: TaskStruct | None = None
         self.mmap_base = MMAP_BASE
+        # arch_get_unmapped_area_topdown's search cache: the search may start
+        # at free_area_cache when no free gap above it is as long as the request
+        # (every gap above it is at most cached_hole_size long).
+        self.free_area_cache = MMAP_BASE
+        self.cached_hole_size = 0
         self.task_size = TASK_SIZE
         self.start_stack = 0  # where exec put the stack (numa_maps names that VMA)
         self.total_vm = 0
@@ -222,21 +227,43 @@ def find_vma_intersection(mm: MmStruct, start: int, end: int) -> VmAreaStruct | 
 
 
 def vma_link(mm: MmStruct, vma: VmAreaStruct) -> None:
-    i = bisect.bisect_left([v.vm_start for v in mm.mmap], vma.vm_start)
+    # VMAs do not overlap: the new one goes after every VMA that ends at or
+    # below its start (the kernel's find_vma_prepare walk of the rbtree).
+    i = bisect.bisect_right(mm._ends, vma.vm_start)
     mm.mmap.insert(i, vma)
     mm._ends.insert(i, vma.vm_end)
     if vma.vm_file is not None:
         _i_mmap(vma).append(vma)
 
 
+def vma_index(mm: MmStruct, vma: VmAreaStruct) -> int:
+    """The position of a linked VMA in ``mm.mmap`` (a bisection on its end)."""
+    i = bisect.bisect_left(mm._ends, vma.vm_end)
+    if i < len(mm.mmap) and mm.mmap[i] is vma:
+        return i
+    raise ValueError(f"{vma!r} is not linked in {mm!r}")
+
+
 def vma_unlink(mm: MmStruct, vma: VmAreaStruct) -> None:
-    i = mm.mmap.index(vma)
+    i = vma_index(mm, vma)
     del mm.mmap[i]
     del mm._ends[i]
     if mm.mmap_cache is vma:
         mm.mmap_cache = None
     if vma.vm_file is not None:
         _i_mmap(vma).remove(vma)
+    arch_unmap_area_topdown(mm, mm.mmap[i].vm_start if i < len(mm.mmap) else mm.mmap_base)
+
+
+def arch_unmap_area_topdown(mm: MmStruct, addr: int) -> None:
+    """A hole now ends at ``addr`` (the start of the VMA above it): a search
+    must not start below it. Kernel: arch/x86/kernel/sys_x86_64.c (2.6.35)."""
+    # Is this a new hole at the highest possible address?
+    if addr > mm.free_area_cache:
+        mm.free_area_cache = addr
+    # Don't allow allocations above the current base.
+    if mm.free_area_cache > mm.mmap_base:
+        mm.free_area_cache = mm.mmap_base
 
 
 def _i_mmap(vma: VmAreaStruct) -> list[VmAreaStruct]:
@@ -245,8 +272,13 @@ def _i_mmap(vma: VmAreaStruct) -> list[VmAreaStruct]:
 
 
 def _vma_adjust_end(mm: MmStruct, vma: VmAreaStruct, end: int) -> None:
+    i = vma_index(mm, vma)
+    shrinks = end < vma.vm_end
     vma.vm_end = end
-    mm._ends[mm.mmap.index(vma)] = end
+    mm._ends[i] = end
+    if shrinks:  # a hole opens above the VMA
+        arch_unmap_area_topdown(mm, mm.mmap[i + 1].vm_start if i + 1 < len(mm.mmap)
+                                else mm.mmap_base)
 
 
 def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool) -> int:
@@ -286,7 +318,15 @@ def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool) -> in
 
 def get_unmapped_area(mm: MmStruct, addr: int, length: int, flags: int) -> int:
     """arch_get_unmapped_area_topdown: honour a free hint, else the highest gap
-    below mmap_base. Returns the address or -ENOMEM."""
+    below mmap_base. Returns the address or -ENOMEM.
+
+    As in 2.6.35 the search starts at ``free_area_cache`` unless a hole above
+    it might fit (``length <= cached_hole_size``), so a run of mmaps costs a
+    few VMA lookups each, not a walk over every VMA above. The model keeps the
+    top of the area found (the kernel keeps its start): a VMA start, the old
+    cache or mmap_base, never the inside of a free gap, even if the mapping
+    then fails; so the result is always the highest gap that fits.
+    """
     if length > mm.task_size:
         return -errno.ENOMEM
     if flags & MAP_FIXED:
@@ -296,14 +336,27 @@ def get_unmapped_area(mm: MmStruct, addr: int, length: int, flags: int) -> int:
         vma = find_vma(mm, addr)
         if mm.task_size - length >= addr and (vma is None or addr + length <= vma.vm_start):
             return addr
-    top = mm.mmap_base
-    for vma in reversed(mm.mmap):
-        if vma.vm_start >= top:
-            continue
+    # Check if free_area_cache is useful for us.
+    if length <= mm.cached_hole_size:
+        mm.cached_hole_size = 0
+        mm.free_area_cache = mm.mmap_base
+    top = min(mm.free_area_cache, mm.mmap_base)
+    i = bisect.bisect_right(mm._ends, top)  # the VMAs below i end at or below top
+    if i < len(mm.mmap) and mm.mmap[i].vm_start < top:
+        top = mm.mmap[i].vm_start  # a VMA spans the cache (or mmap_base)
+    while i:
+        i -= 1
+        vma = mm.mmap[i]
         if vma.vm_end <= top - length:
-            return top - length
+            break
+        # Remember the largest hole we saw so far.
+        mm.cached_hole_size = max(mm.cached_hole_size, top - vma.vm_end)
         top = vma.vm_start
-    return top - length if top >= length + PAGE_SIZE * 16 else -errno.ENOMEM
+    else:  # below the lowest VMA: keep 16 pages above address 0 free
+        if top < length + PAGE_SIZE * 16:
+            return -errno.ENOMEM
+    mm.free_area_cache = top  # remember the place as a hint for next time
+    return top - length
 
 
 def setup_ia32_address_space(mm: MmStruct) -> int:
@@ -313,7 +366,7 @@ def setup_ia32_address_space(mm: MmStruct) -> int:
     grow. Returns the initial stack pointer (the arguments and environment
     take the top page)."""
     mm.task_size = TASK_SIZE_IA32
-    mm.mmap_base = PAGE_ALIGN(TASK_SIZE_IA32 - MIN_GAP)
+    mm.mmap_base = mm.free_area_cache = PAGE_ALIGN(TASK_SIZE_IA32 - MIN_GAP)
     start = STACK_TOP_IA32 - RLIMIT_STACK_DEFAULT
     addr = do_mmap_pgoff(mm, None, start, RLIMIT_STACK_DEFAULT, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, 0)
@@ -534,7 +587,9 @@ def do_munmap(mm: MmStruct, start: int, length: int) -> int:
         rc = split_vma(mm, last, end, True)
         if rc:
             return rc
-    doomed = [v for v in mm.mmap if start <= v.vm_start and v.vm_end <= end]
+    # After the splits the doomed VMAs are the ones ending in (start, end].
+    doomed = [v for v in mm.mmap[bisect.bisect_right(mm._ends, start):
+                                 bisect.bisect_right(mm._ends, end)] if start <= v.vm_start]
     for v in doomed:
         if v.vm_flags & VM_LOCKED:
             mm.locked_vm -= (v.vm_end - v.vm_start) >> PAGE_SHIFT

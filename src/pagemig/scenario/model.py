@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import errno
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
 from .. import Machine, Process
+from ..machine import NR_CPUS
 from ..mm import page as pg
 from ..mm.bug import KernelBug
 from ..mm.fault import UserFault, user_access
+from ..mm.fault_inject import FAULT_POINTS
 from ..mm.fs import Inode
 from ..mm.invariants import InvariantError
 from ..mm.memcontrol import mem_cgroup_attach, mem_cgroup_create
@@ -26,7 +28,7 @@ from ..mm.mmap import PROT_NONE, PROT_READ, PROT_WRITE
 from ..mm.page import PAGE_SIZE, Page
 from ..mm.swap import put_page
 from ..results import MovePagesResult
-from ..units import parse_size
+from ..units import excerpt, parse_size
 from . import values
 from .expect import Record, check_expectations
 from .syntax import COMMANDS, Step
@@ -157,25 +159,35 @@ class ModelRun:
 
     def _boot(self, step: Step | None) -> None:
         opts = dict(step.opts) if step is not None else {}
-        profile = self.profile or opts.get("profile", "2.6.35")
-        nodes = values.parse_int(opts.get("nodes", "2"))
+        profile = self.profile if self.profile is not None else opts.get("profile", "2.6.35")
+        nodes = _int_opt(opts, "nodes", "2")
+        try:
+            self.machine = self._machine(opts, profile, nodes)
+        except ValueError as err:  # name the scenario's options, not Machine's arguments
+            message = str(err)
+            for api, option in (("node_memory", "memory"), ("movable_memory", "movable")):
+                if message.startswith(api):
+                    message = option + message[len(api):]
+            raise ValueError(message) from None
+        if self.trace:
+            self.machine.trace.enable()
+
+    def _machine(self, opts: dict[str, str], profile: str, nodes: int) -> Machine:
         cpus = opts.get("cpus")
         per_node = None if cpus is None else [values.parse_int(c) for c in cpus.split(",")]
         distances = opts.get("distances")
-        self.machine = Machine(
+        return Machine(
             nodes, _sizes(opts.get("memory", "64MiB")),
             cpus=None if per_node is None else _cpu_map(per_node, nodes),
             distances=None if distances is None else
             [[values.parse_int(d) for d in row.split(",")] for row in distances.split("/")],
             movable_memory=_sizes(opts.get("movable", "0")),
             swap=opts.get("swap", 0),
-            min_free_kbytes=values.parse_int(opts.get("min_free_kbytes", "0")),
+            min_free_kbytes=_int_opt(opts, "min_free_kbytes", "0"),
             hugepages=_hugepages(opts.get("hugepages", "0")),
-            seed=values.parse_int(opts.get("seed", "0")),
+            seed=_int_opt(opts, "seed", "0"),
             profile=profile,
         )
-        if self.trace:
-            self.machine.trace.enable()
 
     @property
     def m(self) -> Machine:
@@ -190,13 +202,13 @@ class ModelRun:
         size = parse_size(step.opts.get("size", "0"), "size")
         fs = step.opts.get("fs", "ext2")
         hugetlbfs = fs == "hugetlbfs"
-        gen = values.parse_int(step.opts.get("gen", "0" if hugetlbfs else "1"))
+        gen = _int_opt(step.opts, "gen", "0" if hugetlbfs else "1")
         if hugetlbfs and gen:
             raise step.error("hugetlbfs files have no write(2): fill them through a mapping "
                              "(gen=0)")
+        inode = self.m.create_file(path, size, fs)  # checks the size before the data exists
         npages = -(-size // PAGE_SIZE)
         data = b"".join(pattern(path, k, ("gen", gen)) for k in range(npages))[:size]
-        inode = self.m.create_file(path, size, fs)
         if inode.store is not None:
             inode.store[:size] = np.frombuffer(data, dtype=np.uint8)
         elif gen:
@@ -215,10 +227,10 @@ class ModelRun:
     def do_spawn(self, step: Step, record: Record) -> None:
         name = self._new_name(step)
         gid = step.opts.get("gid")
-        proc = self.m.spawn(values.parse_int(step.opts.get("uid", "0")),
-                            values.parse_int(step.opts.get("cpu", "0")),
-                            gid=None if gid is None else values.parse_int(gid), comm=name,
-                            compat=values.parse_int(step.opts.get("compat", "0")) != 0)
+        proc = self.m.spawn(_int_opt(step.opts, "uid", "0"),
+                            _int_opt(step.opts, "cpu", "0"),
+                            gid=None if gid is None else _int_opt(step.opts, "gid"), comm=name,
+                            compat=_flag(step, "compat"))
         self.states[name] = ProcessState(proc)
         self.current = name
 
@@ -240,7 +252,7 @@ class ModelRun:
     def do_attach_memcg(self, step: Step, record: Record) -> None:
         group = self.m.memcg.groups.get(step.args[0])
         if group is None:
-            raise step.error(f"no memory cgroup named {step.args[0]!r}")
+            raise step.error(f"no memory cgroup named {excerpt(step.args[0])}")
         mem_cgroup_attach(self.m, self._actor(step).proc.pid, group)
 
     def do_reclaim(self, step: Step, record: Record) -> None:
@@ -252,8 +264,10 @@ class ModelRun:
         record["ret"] = self.m.ksm_merge()
 
     def do_writeback(self, step: Step, record: Record) -> None:
-        record["ret"] = self.m.complete_writeback(
-            values.parse_int(step.args[0]) if step.args else None)
+        count = _parse(step, values.parse_int, step.args[0]) if step.args else None
+        if count is not None and count < 0:
+            raise step.error(f"writeback N must be a count of pages (>= 0), got {count}")
+        record["ret"] = self.m.complete_writeback(count)
 
     def do_inject(self, step: Step, record: Record) -> None:
         opts = dict(step.opts)
@@ -266,6 +280,9 @@ class ModelRun:
                           **filters)
 
     def do_uninject(self, step: Step, record: Record) -> None:
+        if step.args and step.args[0] not in FAULT_POINTS:
+            raise step.error(f"unknown fault point {excerpt(step.args[0])} "
+                             f"(known: {', '.join(sorted(FAULT_POINTS))})")
         rules = self.m.faults.rules
         rules[:] = [r for r in rules if step.args and r.name != step.args[0]]
 
@@ -302,14 +319,14 @@ class ModelRun:
         state = self._actor(step)
         name, kind = step.args[0], step.args[1]
         if name in self.regions:
-            raise step.error(f"region {name!r} already exists")
+            raise step.error(f"region {excerpt(name)} already exists")
         npages = values.parse_int(step.args[2])
         flag = step.args[3] if len(step.args) > 3 else ""
         if flag not in ("", "private", "shared"):
-            raise step.error(f"unknown map flag {flag!r} (private or shared)")
+            raise step.error(f"unknown map flag {excerpt(flag)} (private or shared)")
         prot = PROTS.get(step.opts.get("prot", "rw"))
         if prot is None:
-            raise step.error(f"unknown prot {step.opts['prot']!r} (none, r or rw)")
+            raise step.error(f"unknown prot {excerpt(step.opts['prot'])} (none, r or rw)")
         length = npages * PAGE_SIZE
         key, shared = name, False
         at = self._address_after(step)
@@ -334,10 +351,10 @@ class ModelRun:
         elif kind in ("device", "hugetlb"):
             raise step.error(f"after= places anon, shmem and file maps, not {kind}")
         else:
-            raise step.error(f"unknown mapping kind {kind!r} (anon, shmem, file, device, hugetlb)")
+            raise step.error(f"unknown mapping kind {excerpt(kind)} (anon, shmem, file, device, hugetlb)")
         self.regions[name] = Region(name, addr, npages, key, 0, shared)
         if "node" in step.opts:
-            state.proc.mbind(addr, length, MPOL_BIND, [values.parse_int(step.opts["node"])])
+            state.proc.mbind(addr, length, MPOL_BIND, [_int_opt(step.opts, "node")])
 
     def _address_after(self, step: Step) -> int | None:
         """The fixed address ``after=R`` asks for: right after region R's last
@@ -346,15 +363,15 @@ class ModelRun:
         after = step.opts.get("after")
         if after is None:
             return None
-        if not self.regions or after != list(self.regions)[-1]:
+        if not self.regions or after != next(reversed(self.regions)):
             raise step.error(f"after={after} must name the last region mapped")
         prev = self.regions[after]
         return prev.addr + prev.npages * PAGE_SIZE
 
     def do_write(self, step: Step, record: Record) -> None:
         state = self._actor(step)
-        fill: Fill = (("const", values.parse_int(step.opts["const"])) if "const" in step.opts
-                      else ("gen", values.parse_int(step.opts.get("gen", "1"))))
+        fill: Fill = (("const", _int_opt(step.opts, "const")) if "const" in step.opts
+                      else ("gen", _int_opt(step.opts, "gen", "1")))
         for ref in self._pages(step, step.args[0]):
             region = self._region_of(step, ref)
             index = region.first + ref.index
@@ -366,7 +383,7 @@ class ModelRun:
         state = self._actor(step)
         mode = step.args[1] if len(step.args) > 1 else "read"
         if mode not in ("read", "write"):
-            raise step.error(f"touch mode must be read or write, got {mode!r}")
+            raise step.error(f"touch mode must be read or write, got {excerpt(mode)}")
         for ref in self._pages(step, step.args[0]):
             if mode == "write":  # rewrite the byte it holds, so the pattern stays
                 state.proc.write(ref.addr, state.proc.read(ref.addr, 1))
@@ -408,7 +425,7 @@ class ModelRun:
     def do_mprotect(self, step: Step, record: Record) -> None:
         prot = PROTS.get(step.args[1])
         if prot is None:
-            raise step.error(f"unknown prot {step.args[1]!r} (none, r or rw)")
+            raise step.error(f"unknown prot {excerpt(step.args[1])} (none, r or rw)")
         self._each_range(step, lambda p, a, n: p.mprotect(a, n, prot))
 
     def do_mergeable(self, step: Step, record: Record) -> None:
@@ -491,7 +508,7 @@ class ModelRun:
             nodes = nodes * len(addrs)
         if nodes is not None and len(nodes) != len(addrs):
             raise step.error(f"{len(addrs)} pages but {len(nodes)} nodes")
-        count = values.parse_int(step.opts["count"]) if "count" in step.opts else None
+        count = _int_opt(step.opts, "count") if "count" in step.opts else None
         try:
             result = state.proc.move_pages(pid, addrs, nodes, flags, count=count)
         except OSError as err:
@@ -526,7 +543,7 @@ class ModelRun:
     def _new_name(self, step: Step) -> str:
         name = step.args[0]
         if name in self.states or name in ("self", "badpid") or ":" in name:
-            raise step.error(f"process name {name!r} is taken or reserved")
+            raise step.error(f"process name {excerpt(name)} is taken or reserved")
         return name
 
     def _actor(self, step: Step) -> ProcessState:
@@ -535,7 +552,7 @@ class ModelRun:
             raise step.error(f"'{step.cmd}' needs a process: add 'spawn NAME' before it")
         state = self.states.get(name)
         if state is None:
-            raise step.error(f"no process named {name!r}")
+            raise step.error(f"no process named {excerpt(name)}")
         return state
 
     def _target(self, step: Step, word: str) -> tuple[int, ProcessState | None]:
@@ -547,13 +564,13 @@ class ModelRun:
             return _parse(step, values.parse_int, word[4:]), None
         state = self.states.get(word)
         if state is None:
-            raise step.error(f"no process named {word!r} (targets: self, NAME, pid:N, badpid)")
+            raise step.error(f"no process named {excerpt(word)} (targets: self, NAME, pid:N, badpid)")
         return state.proc.pid, state
 
     def _region(self, step: Step, name: str) -> Region:
         region = self.regions.get(name)
         if region is None:
-            raise step.error(f"no region named {name!r}")
+            raise step.error(f"no region named {excerpt(name)}")
         return region
 
     def _region_of(self, step: Step, ref: values.PageRef) -> Region:
@@ -578,7 +595,7 @@ class ModelRun:
         else:
             name, colon, sel = part.partition(":")
             if not colon:
-                raise step.error(f"bad page {part!r}: expected R:*, R:I, R:I-J, @ADDR, "
+                raise step.error(f"bad page {excerpt(part)}: expected R:*, R:I, R:I-J, @ADDR, "
                                  "unmapped or null")
             region = self._region(step, name)
             for index in _indices(step, sel, region.npages):
@@ -621,7 +638,24 @@ def _parse(step: Step, parser: Callable[[str], T], text: str) -> T:
     try:
         return parser(text)
     except ValueError as err:
-        raise step.error(f"bad value {text!r}: {err}") from None
+        raise step.error(f"bad value {excerpt(text)}: {err}") from None
+
+
+def _int_opt(opts: Mapping[str, str], key: str, default: str | None = None) -> int:
+    """The number of option ``key`` (ValueError naming it)."""
+    text = opts[key] if default is None else opts.get(key, default)
+    try:
+        return values.parse_int(text)
+    except ValueError as err:
+        raise ValueError(f"{key}: {err}") from None
+
+
+def _flag(step: Step, key: str) -> bool:
+    """An option that takes 0 or 1."""
+    value = step.opts.get(key, "0")
+    if value not in ("0", "1"):
+        raise step.error(f"{key} takes 0 or 1, got {excerpt(value)}")
+    return value == "1"
 
 
 def _mode(step: Step, index: int = 0) -> int:
@@ -640,6 +674,9 @@ def _cpu_map(per_node: list[int], nodes: int) -> list[int]:
     counts = per_node * nodes if len(per_node) == 1 else per_node
     if len(counts) != nodes:
         raise ValueError(f"cpus gives {len(counts)} counts for {nodes} nodes")
+    if sum(counts) > NR_CPUS:  # before a list of that many CPUs is made
+        raise ValueError(f"cpus: {excerpt(sum(counts))} CPUs in all, more than NR_CPUS "
+                         f"({NR_CPUS})")
     return [nid for nid, count in enumerate(counts) for _ in range(count)]
 
 

@@ -6,15 +6,23 @@ typo on line 40 is reported before the 39 lines above it take effect.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..units import excerpt
+
+_MAX_MESSAGE = 400
 
 
 class ScenarioError(Exception):
     """A scenario file is wrong (or a step cannot run): ``FILE:LINE: what``."""
 
     def __init__(self, path: str, line: int, message: str) -> None:
+        if len(message) > _MAX_MESSAGE:  # whatever a message quotes, it stays one short line
+            message = f"{message[:_MAX_MESSAGE - 40]} ... {message[-30:]}"
         super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
         self.path = path
         self.line = line
@@ -109,20 +117,60 @@ class Step:
         return COMMANDS[self.cmd]
 
 
+# A scenario is a text file of commands: 100 k steps take about 3 MiB. A file
+# over this size is refused before it is read (docs/scenarios.md, "Limits").
+MAX_SCENARIO_BYTES = 16 << 20
+
+
 def parse_file(path: str | Path) -> list[Step]:
-    """Read and parse a scenario file; ScenarioError for anything wrong with it."""
+    """Read and parse a scenario file; ScenarioError for anything wrong with it.
+    Only a regular file is read: a directory, a device or a FIFO is refused
+    before reading (a FIFO is opened without waiting for a writer)."""
+    return parse_text(read_scenario(path), str(path))
+
+
+def read_scenario(path: str | Path) -> str:
+    """The text of a scenario file, checked to be a regular file of at most
+    MAX_SCENARIO_BYTES of UTF-8."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ScenarioError(name, 0, "no such file") from None
     except IsADirectoryError:
         raise ScenarioError(name, 0, "is a directory, not a scenario file") from None
-    except UnicodeDecodeError as err:
-        raise ScenarioError(name, 0, f"not UTF-8 text ({err.reason})") from None
     except OSError as err:
         raise ScenarioError(name, 0, err.strerror or str(err)) from None
-    return parse_text(text, name)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(name, 0, f"is {_file_kind(st.st_mode)}, not a scenario file")
+        if st.st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(name, 0, f"is {st.st_size} bytes long, more than the "
+                                         f"{MAX_SCENARIO_BYTES >> 20} MiB a scenario file may be")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as err:
+        raise ScenarioError(name, 0, err.strerror or str(err)) from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SCENARIO_BYTES:  # it grew while we looked
+        raise ScenarioError(name, 0, f"is more than the {MAX_SCENARIO_BYTES >> 20} MiB "
+                                     "a scenario file may be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        raise ScenarioError(name, line, f"not UTF-8 text ({err.reason} at byte {column} "
+                                        "of the line)") from None
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
 
 
 def parse_text(text: str, path: str = "<scenario>") -> list[Step]:
@@ -150,7 +198,7 @@ def parse_line(body: str, path: str, number: int) -> Step:
     cmd, rest = words[0], words[1:]
     spec = COMMANDS.get(cmd)
     if spec is None:
-        raise ScenarioError(path, number, f"unknown command {cmd!r} "
+        raise ScenarioError(path, number, f"unknown command {excerpt(cmd)} "
                                           f"(known: {', '.join(sorted(COMMANDS))})")
     if actor is not None and spec.machine_level:
         raise ScenarioError(path, number, f"'{cmd}' is a machine command and takes no actor")
@@ -169,9 +217,9 @@ def _pairs(path: str, number: int, words: list[str], what: str) -> dict[str, str
     for word in words:
         key, eq, value = word.partition("=")
         if not eq or not key or not value:
-            raise ScenarioError(path, number, f"bad {what} {word!r}: expected KEY=VALUE")
+            raise ScenarioError(path, number, f"bad {what} {excerpt(word)}: expected KEY=VALUE")
         if key in pairs:
-            raise ScenarioError(path, number, f"{what} {key!r} given twice")
+            raise ScenarioError(path, number, f"{what} {excerpt(key)} given twice")
         pairs[key] = value
     return pairs
 
@@ -187,10 +235,10 @@ def _check_shape(step: Step) -> None:
         for key in step.opts:
             if key not in spec.options:
                 known = ", ".join(sorted(spec.options)) or "none"
-                raise step.error(f"unknown option {key!r} for '{step.cmd}' (known: {known})")
+                raise step.error(f"unknown option {excerpt(key)} for '{step.cmd}' (known: {known})")
     for key in step.expect:
         if key not in spec.expects:
-            raise step.error(f"'{step.cmd}' cannot expect {key!r} "
+            raise step.error(f"'{step.cmd}' cannot expect {excerpt(key)} "
                              f"(it can expect: {', '.join(sorted(spec.expects))})")
     for key, value in step.expect.items():
         _check_expect_value(step, key, value)
@@ -202,4 +250,5 @@ def _check_expect_value(step: Step, key: str, value: str) -> None:
     try:
         parse_expectation(key, value)
     except ValueError as err:
-        raise step.error(f"bad expectation {key}={value}: {err}") from None
+        shown = value if len(value) <= 40 else excerpt(value)
+        raise step.error(f"bad expectation {key}={shown}: {err}") from None

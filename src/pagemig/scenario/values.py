@@ -19,10 +19,21 @@ from ..mm.mempolicy import (
     MPOL_MF_STRICT,
     MPOL_PREFERRED,
 )
+from ..mm.page import PAGE_SIZE
+from ..units import excerpt
+
+_MAX_DIGITS = 40  # a number of more digits than 2**128 has
 
 FLAG_NAMES = {"MOVE": MPOL_MF_MOVE, "MOVE_ALL": MPOL_MF_MOVE_ALL, "STRICT": MPOL_MF_STRICT}
 POLICY_MODES = {"default": MPOL_DEFAULT, "preferred": MPOL_PREFERRED, "bind": MPOL_BIND,
                 "interleave": MPOL_INTERLEAVE, "local": MPOL_PREFERRED}
+
+# A node list expands to at most as many ids as a node mask of the system
+# calls has bits (get_nodes: PAGE_SIZE * BITS_PER_BYTE).
+MAX_NODE_IDS = PAGE_SIZE * 8
+# An expected status= or nodes= list holds at most this many items: it is built
+# before the step runs, and a step of that many pages (4 GiB) takes a minute.
+MAX_LIST_ITEMS = 1 << 20
 
 # A status item that matches anything, and one for a slot the kernel left alone.
 ANY = "?"
@@ -32,10 +43,12 @@ StatusItem = int | str | None
 
 def parse_int(text: str) -> int:
     """A decimal or 0x-hex integer, optionally negative."""
+    if len(text) > _MAX_DIGITS:  # no count, id or address of the model is that long
+        raise ValueError(f"{excerpt(text)} is too long a number")
     try:
         return int(text, 0)
     except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+        raise ValueError(f"{excerpt(text)} is not a number") from None
 
 
 def parse_errno_name(text: str) -> int | None:
@@ -44,7 +57,7 @@ def parse_errno_name(text: str) -> int | None:
         return None
     code = getattr(errno, text.lstrip("-"), None)
     if not isinstance(code, int) or not text.lstrip("-").startswith("E"):
-        raise ValueError(f"{text!r} is not an errno name like EACCES")
+        raise ValueError(f"{excerpt(text)} is not an errno name like EACCES")
     return code
 
 
@@ -58,11 +71,20 @@ def parse_nodes(text: str) -> list[int]:
         if dash and first:  # a range like 0-3 (a lone -1 is a negative id)
             lo, hi = parse_int(first), parse_int(last)
             if hi < lo:
-                raise ValueError(f"range {part!r} runs backwards")
+                raise ValueError(f"range {excerpt(part)} runs backwards")
+            if hi - lo + 1 > MAX_NODE_IDS - len(nodes):
+                raise _too_many_nodes()
             nodes.extend(range(lo, hi + 1))
         else:
+            if len(nodes) >= MAX_NODE_IDS:
+                raise _too_many_nodes()
             nodes.append(parse_int(part))
     return nodes
+
+
+def _too_many_nodes() -> ValueError:
+    return ValueError(f"more than {MAX_NODE_IDS} node ids (a node mask has "
+                      f"PAGE_SIZE * 8 = {MAX_NODE_IDS} bits)")
 
 
 def parse_flags(text: str) -> int:
@@ -75,14 +97,15 @@ def parse_flags(text: str) -> int:
             try:
                 flags |= parse_int(part)
             except ValueError:
-                raise ValueError(f"unknown flag {part!r} (known: MOVE, MOVE_ALL, STRICT, "
+                raise ValueError(f"unknown flag {excerpt(part)} (known: MOVE, MOVE_ALL, STRICT, "
                                  "or a number)") from None
     return flags
 
 
 def parse_mode(text: str) -> int:
     if text not in POLICY_MODES:
-        raise ValueError(f"unknown policy mode {text!r} (known: {', '.join(POLICY_MODES)})")
+        raise ValueError(f"unknown policy mode {excerpt(text)} "
+                         f"(known: {', '.join(POLICY_MODES)})")
     return POLICY_MODES[text]
 
 
@@ -92,8 +115,14 @@ def _repeat(text: str) -> tuple[str, int]:
         return text, 1
     count = parse_int(times)
     if count < 0:
-        raise ValueError(f"negative repeat in {text!r}")
+        raise ValueError(f"negative repeat in {excerpt(text)}")
     return item, count
+
+
+def _extend(items: list[StatusItem], item: StatusItem, count: int) -> None:
+    if count > MAX_LIST_ITEMS - len(items):
+        raise ValueError(f"a list of more than {MAX_LIST_ITEMS} items")
+    items.extend([item] * count)
 
 
 def parse_status_list(text: str) -> list[StatusItem]:
@@ -109,7 +138,7 @@ def parse_status_list(text: str) -> list[StatusItem]:
             item = -code if code is not None else 0
         else:
             item = parse_int(word)
-        items.extend([item] * count)
+        _extend(items, item, count)
     return items
 
 
@@ -119,7 +148,7 @@ def parse_node_list(text: str) -> list[StatusItem]:
     for part in text.split(","):
         word, count = _repeat(part)
         item: StatusItem = None if word == "-" else word if word == ANY else parse_int(word)
-        items.extend([item] * count)
+        _extend(items, item, count)
     return items
 
 
