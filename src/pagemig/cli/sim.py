@@ -15,42 +15,11 @@ from .app import app
 from .errors import CliError
 
 if TYPE_CHECKING:
-    from ..sim.cost import CostParams
     from ..sim.metrics import SimResult
     from ..sim.replay import Simulation
 
 
-def _key_values(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CliError(f"{what} {item!r} is not NAME=VALUE", status=2)
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _cost_params(values: dict[str, str]) -> CostParams:
-    from ..sim.cost import CostParams
-    from ..sim.policies import parse_params
-
-    try:
-        params: CostParams = parse_params(CostParams, values)
-    except (TypeError, ValueError) as err:
-        raise CliError(f"--cost: {err}", status=2) from None
-    return params
-
-
-def _memory(text: str, nodes: int) -> list[int]:
-    from ..units import parse_size
-
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if len(parts) != nodes:
-        raise CliError(f"--node-memory lists {len(parts)} sizes for {nodes} nodes", status=2)
-    try:
-        return [parse_size(p, "--node-memory") for p in parts]
-    except (TypeError, ValueError) as err:
-        raise CliError(str(err), status=2) from None
+CLI_LABELS = {"node_memory": "--node-memory", "cost": "--cost"}
 
 
 def summary_table(summary: dict[str, Any]) -> Table:
@@ -109,18 +78,15 @@ def sim(
 
     Example: pagemig sim T.parquet --topology dram-cxl --policy hot-cold --epoch 10ms --out run/
     """
-    from ..sim.policies import make_policy
-    from ..sim.replay import SimConfig, Simulation, SimulationError
-    from ..sim.topology import topology as get_topology
+    from ..sim.replay import SimulationError
+    from ..sim.run import SimSpec, key_values
     from ..sim.trace import TraceError
 
     try:
-        topo = get_topology(topology)
-        if node_memory is not None:
-            topo = topo.with_memory(_memory(node_memory, topo.nr_nodes))
-        pol = make_policy(policy, _key_values(param, "--param"))
-        config = SimConfig(epoch=epoch, threads_on=threads_on, profile=profile, seed=seed, mapping=mapping)
-        simulation = Simulation(trace, topo, pol, config, _cost_params(_key_values(cost, "--cost")))
+        spec = SimSpec(topology=topology, policy=policy, params=key_values(param, "--param"),
+                       cost=key_values(cost, "--cost"), profile=profile, epoch=epoch,
+                       threads_on=threads_on, node_memory=node_memory, mapping=mapping, seed=seed)
+        simulation = spec.simulation(trace, CLI_LABELS)
         console = Console(stderr=True)
         if console.is_terminal:
             result = _run_with_progress(simulation, console)
@@ -135,7 +101,8 @@ def sim(
         from ..sim.plots import save_all
 
         paths = result.write(out)
-        paths += save_all(result.columns(), result.heatmap(), out, f"{pol.name}, {topo.name}")
+        paths += save_all(result.columns(), result.heatmap(), out,
+                          f"{simulation.policy.name}, {simulation.topology.name}")
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
 
 
