@@ -72,6 +72,8 @@ def sim(
     json_out: Path | None = typer.Option(None, "--json", help="Write the summary as JSON here."),
     out: Path | None = typer.Option(None, "--out",
                                     help="Write epochs.parquet, summary.json and PNG plots here."),
+    html_out: Path | None = typer.Option(None, "--html",
+                                         help="Write a self-contained HTML report (plots embedded) here."),
 ) -> None:
     """Replay a trace on the model under a placement policy; every first touch is
     a page fault of the model, every migration a move_pages(2) of a root daemon.
@@ -104,6 +106,20 @@ def sim(
         paths += save_all(result.columns(), result.heatmap(), out,
                           f"{simulation.policy.name}, {simulation.topology.name}")
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if html_out is not None:
+        from ..sim.html import png_bytes, sim_report
+        from ..sim.plots import figures
+
+        label = f"{simulation.policy.name}, {simulation.topology.name}"
+        plots = {name: png_bytes(fig) for name, fig in figures(result.columns(), result.heatmap(),
+                                                                label).items()}
+        parameters = {"trace": trace, "topology": simulation.topology.describe(),
+                      "policy": policy, **{f"param {k}": v for k, v in spec.params},
+                      **{f"cost {k}": v for k, v in spec.cost}, "profile": profile,
+                      "epoch": result.summary["epoch"], "threads on": threads_on,
+                      "mapping": mapping, "seed": seed}
+        html_out.write_text(sim_report(result.summary, parameters, plots))
+        print(f"wrote {html_out}", file=sys.stderr)
 
 
 def _run_with_progress(simulation: Simulation, console: Console) -> SimResult:
