@@ -60,6 +60,8 @@ def run(
     upload_max: str = typer.Option("64MiB", "--upload-max",
                                    help="With --scheduler, upload traces up to this size (0: none)."),
     json_out: bool = typer.Option(False, "--json", help="JSON lines on stdout: one per cell, then totals."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1,
+                                  help="With --scheduler: seconds to wait for it and for a first worker."),
 ) -> None:
     """Run every cell of a grid (each one pagemig sim run); results.parquet is
     written as cells finish, and a rerun skips the cells already done.
@@ -82,7 +84,7 @@ def run(
     try:
         with report:
             outcome = run_sweep(plan, out_dir, workers=workers, scheduler=scheduler, upload_max=limit,
-                                on_start=report.start, on_cell=report.cell)
+                                on_start=report.start, on_cell=report.cell, connect_timeout_s=timeout)
     except SweepError as err:
         raise CliError(str(err)) from None
     except KeyboardInterrupt:

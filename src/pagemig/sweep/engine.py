@@ -176,7 +176,7 @@ def _run_on_dask(grid: Grid, pending: list[Cell], workers: int, scheduler: str |
     try:
         if scheduler is None:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
             client = Client(cluster)
             outcome.engine = f"local cluster of {workers} worker processes"
         else:
