@@ -25,9 +25,9 @@ from .test_sim_cli import png_size
 
 pytest.importorskip("distributed")
 
-from pagemig.sweep.engine import run_sweep  # noqa: E402
-from pagemig.sweep.grid import derive_seed, load_grid  # noqa: E402
-from pagemig.sweep.results import is_timing  # noqa: E402
+from pagemig.sweep.engine import run_sweep
+from pagemig.sweep.grid import derive_seed, load_grid
+from pagemig.sweep.results import is_timing
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "sweep" / "grid.toml"
 
@@ -244,7 +244,8 @@ def test_a_failing_cell_is_recorded_and_counted_in_the_exit_status(
 
 def test_a_trace_missing_in_process_is_a_cell_error(tmp_path: Path) -> None:
     plan = load_grid(make_grid(tmp_path))
-    gone = replace(plan, cells=(replace(plan.cells[0], trace=replace(plan.cells[0].trace, path="/no/t.parquet")),))
+    cell = plan.cells[0]
+    gone = replace(plan, cells=(replace(cell, trace=replace(cell.trace, path="/no/t.parquet")),))
     outcome = run_sweep(gone, tmp_path / "out", workers=1)
     assert outcome.failed == 1 and "trace /no/t.parquet is not on worker local" in outcome.failures[0][1]
 
@@ -267,7 +268,8 @@ def test_a_trace_missing_in_process_is_a_cell_error(tmp_path: Path) -> None:
         ('trace = "none.parquet"\npolicy = "hot-cold"', "trace: none.parquet: no such trace file"),
         ('trace = "a.parquet"\npolicy = "hot-cold"\nthreads = 4', "threads: unknown key"),
         ('trace = "a.parquet"\npolicy = "hot-cold"\nepoch = "3 parsecs"', "epoch: "),
-        ('trace = "a.parquet"\npolicy = "hot-cold"\nnode_memory = "1GiB"', "node_memory: node_memory lists 1"),
+        ('trace = "a.parquet"\npolicy = "hot-cold"\nnode_memory = "1GiB"',
+         "node_memory: node_memory lists 1"),
         ('trace = "a.parquet"\npolicy = "hot-cold"\n[[exclude]]\nhot = 2', "exclude[0].hot: not a dimension"),
         ('policy = "hot-cold"', "trace: missing"),
     ],

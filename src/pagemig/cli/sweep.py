@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -30,7 +29,7 @@ FAILED_BASE = 10  # exit status 10 + failed cells (at most 110)
 class _RunByDefault(TyperGroup):
     """``pagemig sweep GRID.toml`` is ``pagemig sweep run GRID.toml``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)

@@ -168,9 +168,11 @@ def _run_on_dask(grid: Grid, pending: list[Cell], workers: int, scheduler: str |
                  outcome: SweepOutcome, on_start: Callable[[SweepOutcome], None] | None,
                  finish: Callable[[Cell, dict[str, Any]], None], connect_timeout_s: float) -> None:
     try:
-        from distributed import Client, LocalCluster, as_completed
+        import distributed
     except ImportError:
         raise SweepError("sweeps run on Dask's distributed: pip install 'pagemig[sweep]'") from None
+    dask: Any = distributed  # untyped
+    Client, LocalCluster, as_completed = dask.Client, dask.LocalCluster, dask.as_completed
     cluster: Any = None
     client: Any = None
     try:

@@ -68,6 +68,8 @@ def config(row: dict[str, Any]) -> str:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -182,7 +184,7 @@ def sensitivity(rows: list[dict[str, Any]], column: str) -> Any:
     for key, members in sorted(lines.items()):
         label = key[0] if len({k[1:] for k in lines}) == 1 else f"{key[0]} ({key[1]}, {key[2]})"
         by_value = _groups(members, column)
-        xs = sorted(by_value, key=lambda v: position[v[0]])
+        xs = sorted(by_value, key=lambda v: position[v[0]] or 0.0)
         x = [position[v[0]] for v in xs]
         colour = colours[f"{key[0]} ({key[1]}, {key[2]})"]
         for ax, metric in ((left, "local_ratio"), (right, "migrations_attempted")):
