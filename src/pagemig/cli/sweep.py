@@ -134,7 +134,6 @@ class _Reporter:
         if self.progress is not None:
             self.progress.update(self.task, description=f"sweep ({outcome.engine})",
                                  completed=outcome.skipped)
-            self.progress.tasks[0].fields["skipped"] = outcome.skipped
 
     def cell(self, row: dict[str, Any], outcome: Any) -> None:
         if self.json:
@@ -163,7 +162,7 @@ class _Reporter:
             print(f"pagemig: ... and {len(outcome.failures) - 20} more failed cells "
                   f"(their errors are in {outcome.results})", file=sys.stderr)
         print(f"{outcome.total} cells: {outcome.skipped} already done, {outcome.ran} run "
-              f"({outcome.failed} failed) in {totals['seconds']:.1f} s on the {outcome.engine}; "
+              f"({outcome.failed} failed) in {totals['seconds']:.1f} s on {outcome.engine}; "
               f"results in {outcome.results}")
 
 

@@ -143,7 +143,7 @@ def run_sweep(grid: Grid, out_dir: Path, workers: int | None = None, scheduler: 
 
     try:
         if scheduler is None and (workers or default_workers()) == 1:
-            outcome.engine = "in process"
+            outcome.engine = "this process"
             if on_start is not None:
                 on_start(outcome)
             for cell in pending:
@@ -180,10 +180,10 @@ def _run_on_dask(grid: Grid, pending: list[Cell], workers: int, scheduler: str |
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=":0", silence_logs=logging.ERROR)
             client = Client(cluster)
-            outcome.engine = f"local cluster of {workers} worker processes"
+            outcome.engine = f"a local cluster of {workers} worker processes"
         else:
             client = _connect(Client, scheduler, connect_timeout_s)
-            outcome.engine = f"Dask scheduler {scheduler}"
+            outcome.engine = f"the Dask scheduler at {scheduler}"
         if on_start is not None:
             on_start(outcome)
         uploads = {}
