@@ -33,7 +33,7 @@ test-compiled:
 		| tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $(COMPILED)/tree
 	$(PYTHON) -m venv $(COMPILED)/venv
 	$(CBIN)/pip install --quiet --upgrade pip
-	$(CBIN)/pip install --quiet -e '$(COMPILED)/tree[cli,dev,sim]'
+	$(CBIN)/pip install --quiet -e '$(COMPILED)/tree[cli,dev,sim,sweep]'
 	cd $(COMPILED)/tree && PAGEMIG_MYPYC=1 ../venv/bin/python setup.py --quiet build_ext --inplace
 	cd $(COMPILED)/tree && ../venv/bin/python -c \
 		'import pagemig.implementation as i, pagemig.mm.migrate as m; print(i.describe(), m.__file__)'
@@ -49,7 +49,7 @@ lint: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[cli,dev,sim]'
+	$(BIN)/pip install --quiet -e '.[cli,dev,sim,sweep]'
 	touch $(STAMP)
 
 clean:

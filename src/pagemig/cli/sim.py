@@ -15,42 +15,11 @@ from .app import app
 from .errors import CliError
 
 if TYPE_CHECKING:
-    from ..sim.cost import CostParams
     from ..sim.metrics import SimResult
     from ..sim.replay import Simulation
 
 
-def _key_values(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CliError(f"{what} {item!r} is not NAME=VALUE", status=2)
-        out[key.strip()] = value.strip()
-    return out
-
-
-def _cost_params(values: dict[str, str]) -> CostParams:
-    from ..sim.cost import CostParams
-    from ..sim.policies import parse_params
-
-    try:
-        params: CostParams = parse_params(CostParams, values)
-    except (TypeError, ValueError) as err:
-        raise CliError(f"--cost: {err}", status=2) from None
-    return params
-
-
-def _memory(text: str, nodes: int) -> list[int]:
-    from ..units import parse_size
-
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if len(parts) != nodes:
-        raise CliError(f"--node-memory lists {len(parts)} sizes for {nodes} nodes", status=2)
-    try:
-        return [parse_size(p, "--node-memory") for p in parts]
-    except (TypeError, ValueError) as err:
-        raise CliError(str(err), status=2) from None
+CLI_LABELS = {"node_memory": "--node-memory", "cost": "--cost"}
 
 
 def summary_table(summary: dict[str, Any]) -> Table:
@@ -103,24 +72,23 @@ def sim(
     json_out: Path | None = typer.Option(None, "--json", help="Write the summary as JSON here."),
     out: Path | None = typer.Option(None, "--out",
                                     help="Write epochs.parquet, summary.json and PNG plots here."),
+    html_out: Path | None = typer.Option(None, "--html",
+                                         help="Write a self-contained HTML report (plots embedded) here."),
 ) -> None:
     """Replay a trace on the model under a placement policy; every first touch is
     a page fault of the model, every migration a move_pages(2) of a root daemon.
 
     Example: pagemig sim T.parquet --topology dram-cxl --policy hot-cold --epoch 10ms --out run/
     """
-    from ..sim.policies import make_policy
-    from ..sim.replay import SimConfig, Simulation, SimulationError
-    from ..sim.topology import topology as get_topology
+    from ..sim.replay import SimulationError
+    from ..sim.run import SimSpec, key_values
     from ..sim.trace import TraceError
 
     try:
-        topo = get_topology(topology)
-        if node_memory is not None:
-            topo = topo.with_memory(_memory(node_memory, topo.nr_nodes))
-        pol = make_policy(policy, _key_values(param, "--param"))
-        config = SimConfig(epoch=epoch, threads_on=threads_on, profile=profile, seed=seed, mapping=mapping)
-        simulation = Simulation(trace, topo, pol, config, _cost_params(_key_values(cost, "--cost")))
+        spec = SimSpec(topology=topology, policy=policy, params=key_values(param, "--param"),
+                       cost=key_values(cost, "--cost"), profile=profile, epoch=epoch,
+                       threads_on=threads_on, node_memory=node_memory, mapping=mapping, seed=seed)
+        simulation = spec.simulation(trace, CLI_LABELS)
         console = Console(stderr=True)
         if console.is_terminal:
             result = _run_with_progress(simulation, console)
@@ -135,8 +103,23 @@ def sim(
         from ..sim.plots import save_all
 
         paths = result.write(out)
-        paths += save_all(result.columns(), result.heatmap(), out, f"{pol.name}, {topo.name}")
+        paths += save_all(result.columns(), result.heatmap(), out,
+                          f"{simulation.policy.name}, {simulation.topology.name}")
         print("wrote " + ", ".join(str(p) for p in paths), file=sys.stderr)
+    if html_out is not None:
+        from ..sim.html import png_bytes, sim_report
+        from ..sim.plots import figures
+
+        label = f"{simulation.policy.name}, {simulation.topology.name}"
+        plots = {name: png_bytes(fig) for name, fig in figures(result.columns(), result.heatmap(),
+                                                                label).items()}
+        parameters = {"trace": trace, "topology": simulation.topology.describe(),
+                      "policy": policy, **{f"param {k}": v for k, v in spec.params},
+                      **{f"cost {k}": v for k, v in spec.cost}, "profile": profile,
+                      "epoch": result.summary["epoch"], "threads on": threads_on,
+                      "mapping": mapping, "seed": seed}
+        html_out.write_text(sim_report(result.summary, parameters, plots))
+        print(f"wrote {html_out}", file=sys.stderr)
 
 
 def _run_with_progress(simulation: Simulation, console: Console) -> SimResult:

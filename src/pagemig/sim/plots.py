@@ -106,18 +106,22 @@ def _stacked_steps(cols: dict[str, np.ndarray], series: list[tuple[str, np.ndarr
 PLOTS = {"heatmap": heatmap, "residency": residency, "migrations": migrations, "time": time_breakdown}
 
 
-def save_all(cols: dict[str, np.ndarray], heat: np.ndarray, out_dir: Path, label: str = "") -> list[Path]:
-    """Every plot as ``out_dir/NAME.png``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def figures(cols: dict[str, np.ndarray], heat: np.ndarray, label: str = "") -> dict[str, Any]:
+    """Every plot of a replay, by name (the keys of ``PLOTS``)."""
     suffix = f" ({label})" if label else ""
-    figures = {
+    return {
         "heatmap": heatmap(cols, heat, f"Access heatmap{suffix}"),
         "residency": residency(cols, f"Pages per node{suffix}"),
         "migrations": migrations(cols, f"Migrations per epoch{suffix}"),
         "time": time_breakdown(cols, f"Modelled time per epoch{suffix}"),
     }
+
+
+def save_all(cols: dict[str, np.ndarray], heat: np.ndarray, out_dir: Path, label: str = "") -> list[Path]:
+    """Every plot as ``out_dir/NAME.png``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, fig in figures.items():
+    for name, fig in figures(cols, heat, label).items():
         path = out_dir / f"{name}.png"
         fig.savefig(path)
         paths.append(path)

@@ -199,6 +199,11 @@ class Simulation:
 
     # --- preparation ------------------------------------------------------------------
 
+    def validate(self) -> None:
+        """The checks that need no pass over the trace beyond those of the
+        constructor (``threads_on`` against the topology); SimulationError."""
+        self._place_threads(1)
+
     def prepare(self) -> None:
         """Scan the trace, build the machine, map the ranges, set the policy up."""
         if self.prepared:
