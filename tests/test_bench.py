@@ -31,3 +31,19 @@ def test_repeat_reports_the_best_of_its_runs() -> None:
 def test_repeat_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         run([32], ["fork"], big=False, repeat=0)
+
+
+def test_live_case_reports_pagemig_against_its_references() -> None:
+    from pagemig.bench import LIVE_CASE, live_table, run_live
+
+    from .test_real_live import UNAVAILABLE
+
+    if UNAVAILABLE["move_pages"]:
+        pytest.skip(f"move_pages: {UNAVAILABLE['move_pages']}")
+    report = run_live(pages=64, repeat=2)
+    assert report["case"] == LIVE_CASE and report["pages"] == 64
+    runs = report["runs"]
+    assert len(runs["pagemig query"]) == len(runs["pagemig move"]) == 2  # type: ignore[index]
+    assert set(report["ratios"]) >= {"query vs ctypes", "move vs ctypes"}  # type: ignore[arg-type]
+    assert report["overhead_us"]["query"] > 0  # type: ignore[index]
+    assert "pagemig.real / reference" in live_table(report)

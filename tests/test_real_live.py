@@ -29,7 +29,6 @@ from pagemig.real import (
     MPOL_MF_MOVE_ALL,
     MPOL_MF_STRICT,
     MovePagesResult,
-    Process,
     RecordingSysIO,
     SysCall,
     SysIO,
@@ -60,7 +59,8 @@ def _probe(call: Callable[[SysIO], int]) -> str | None:
 # Harmless calls: zero pages, an empty range, a query; migrate_pages with no
 # nodes answers EINVAL (empty new mask) once it is allowed to run at all.
 UNAVAILABLE = {
-    "move_pages": _probe(lambda io: io.move_pages(0, 0, [], None, [], 0)),
+    "move_pages": _probe(lambda io: io.move_pages(0, 0, np.zeros(0, dtype=np.uint64), None,
+                                                  np.zeros(0, dtype=np.int32), 0)),
     "migrate_pages": _probe(lambda io: io.migrate_pages(0, 0, None, None)),
     "mbind": _probe(lambda io: io.mbind(0, 0, MPOL_DEFAULT, None, 0, 0)),
     "get_mempolicy": _probe(lambda io: io.get_mempolicy(None, None, 0, 0, 0)),
@@ -123,7 +123,7 @@ def touch(buffer: mmap.mmap, *pages: int) -> None:
 def test_query_of_touched_pages_says_node_0(private_buffer: tuple[mmap.mmap, int]) -> None:
     buffer, addr = private_buffer
     touch(buffer, 0, 1, 2)
-    result = this_process().move_pages([addr, addr + PAGE + 123, addr + 2 * PAGE])
+    result = this_process().move_pages(0, [addr, addr + PAGE + 123, addr + 2 * PAGE])
     # Any address inside a page designates it. First touch puts a page on a node with
     # memory; on this one-node host that is node 0 for all three.
     assert result.ret == 0
@@ -136,8 +136,8 @@ def test_move_to_node_0_and_query_again(private_buffer: tuple[mmap.mmap, int]) -
     touch(buffer, 0, 1)
     me = this_process()
     # Already on node 0: the kernel reports the node and moves nothing.
-    assert me.move_pages([addr, addr + PAGE], [0, 0], MPOL_MF_MOVE) == MovePagesResult([0, 0], 0)
-    assert me.move_pages(np.array([addr, addr + PAGE], dtype=np.uint64)).status == [0, 0]
+    assert me.move_pages(0, [addr, addr + PAGE], [0, 0], MPOL_MF_MOVE) == MovePagesResult([0, 0], 0)
+    assert me.move_pages(0, np.array([addr, addr + PAGE], dtype=np.uint64)).status == [0, 0]
     assert bytes(buffer[0:1]) == b"\x5a"
 
 
@@ -147,9 +147,9 @@ def test_move_to_a_missing_node_fails_the_whole_call(private_buffer: tuple[mmap.
     touch(buffer, 0)
     for node in [-1, *missing_nodes()]:
         with pytest.raises(OSError) as info:
-            this_process().move_pages([addr], [node])
+            this_process().move_pages(0, [addr], [node])
         assert info.value.errno == errno.ENODEV, node
-        assert info.value.result is None, node  # type: ignore[attr-defined]
+        assert info.value.result.status == [None], node  # type: ignore[attr-defined]
 
 
 @needs("move_pages")
@@ -157,12 +157,12 @@ def test_pages_before_a_bad_node_keep_their_status(private_buffer: tuple[mmap.mm
     buffer, addr = private_buffer
     touch(buffer, 0, 1)
     with pytest.raises(OSError) as info:
-        this_process().move_pages([addr, addr + PAGE], [0, missing_nodes()[0]])
+        this_process().move_pages(0, [addr, addr + PAGE], [0, missing_nodes()[0]])
     assert info.value.errno == errno.ENODEV
     partial = info.value.result  # type: ignore[attr-defined]
     # 6.18 and 6.1: the entry before the bad node is done and written ([0, None]);
-    # 2.6.35 checks the whole chunk first and writes nothing (no result).
-    assert partial is None or partial.status == [0, None]
+    # 2.6.35 checks the whole chunk first and writes nothing ([None, None]).
+    assert partial.status in ([0, None], [None, None])
 
 
 @needs("move_pages")
@@ -172,7 +172,7 @@ def test_untouched_and_zero_pages(private_buffer: tuple[mmap.mmap, int],
     touch(buffer, 0)
     assert buffer[2 * PAGE] == 0  # a read fault maps the shared zero page
     _, shared_addr = shared_buffer
-    status = this_process().move_pages([addr, addr + PAGE, addr + 2 * PAGE, shared_addr]).status
+    status = this_process().move_pages(0, [addr, addr + PAGE, addr + 2 * PAGE, shared_addr]).status
     assert status[0] == 0
     # Never-touched private anonymous page: -ENOENT on 6.18 and 2.6.35, -EFAULT on 6.1 (FOLL_DUMP).
     assert status[1] in (-errno.ENOENT, -errno.EFAULT)
@@ -186,7 +186,7 @@ def test_untouched_and_zero_pages(private_buffer: tuple[mmap.mmap, int],
 def test_untouched_pages_in_move_mode(private_buffer: tuple[mmap.mmap, int]) -> None:
     buffer, addr = private_buffer
     assert buffer[PAGE] == 0
-    result = this_process().move_pages([addr, addr + PAGE], [0, 0])
+    result = this_process().move_pages(0, [addr, addr + PAGE], [0, 0])
     # 6.18: [-ENOENT, -EFAULT] (untouched, zero page); the call itself succeeds.
     assert result.ret == 0
     assert all(code in (-errno.ENOENT, -errno.EFAULT) for code in result.status)
@@ -199,9 +199,9 @@ def test_unmapped_address_is_efault_in_its_status(private_buffer: tuple[mmap.mma
     libc = ctypes.CDLL(None, use_errno=True)
     libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     assert libc.munmap(addr + PAGE, PAGE) == 0  # a one-page hole nothing else can fill
-    result = this_process().move_pages([addr, addr + PAGE, addr + 2 * PAGE])
+    result = this_process().move_pages(0, [addr, addr + PAGE, addr + 2 * PAGE])
     assert result == MovePagesResult([0, -errno.EFAULT, 0], 0)
-    result = this_process().move_pages([addr + PAGE], [0])
+    result = this_process().move_pages(0, [addr + PAGE], [0])
     assert result == MovePagesResult([-errno.EFAULT], 0)
 
 
@@ -210,7 +210,7 @@ def test_unmapped_address_is_efault_in_its_status(private_buffer: tuple[mmap.mma
 def test_bad_flags_are_einval(private_buffer: tuple[mmap.mmap, int], flags: int) -> None:
     _, addr = private_buffer
     with pytest.raises(OSError) as info:
-        this_process().move_pages([addr], None, flags)
+        this_process().move_pages(0, [addr], None, flags)
     assert info.value.errno == errno.EINVAL
 
 
@@ -220,7 +220,7 @@ def test_pid_that_cannot_exist_is_esrch(private_buffer: tuple[mmap.mmap, int]) -
     with open("/proc/sys/kernel/pid_max") as file:
         pid_max = int(file.read())  # pids are allocated below pid_max
     with pytest.raises(ProcessLookupError) as info:
-        Process(pid_max).move_pages([addr])
+        this_process().move_pages(pid_max, [addr])
     assert info.value.errno == errno.ESRCH
 
 
@@ -229,7 +229,7 @@ def test_pid_that_cannot_exist_is_esrch(private_buffer: tuple[mmap.mmap, int]) -
 def test_move_all_as_root(private_buffer: tuple[mmap.mmap, int]) -> None:
     buffer, addr = private_buffer
     touch(buffer, 0)
-    assert this_process().move_pages([addr], [0], MPOL_MF_MOVE | MPOL_MF_MOVE_ALL).status == [0]
+    assert this_process().move_pages(0, [addr], [0], MPOL_MF_MOVE | MPOL_MF_MOVE_ALL).status == [0]
 
 
 @needs("move_pages")
@@ -237,25 +237,25 @@ def test_a_live_session_replays_without_the_kernel(private_buffer: tuple[mmap.mm
     buffer, addr = private_buffer
     touch(buffer, 0)
     recorder = RecordingSysIO(backend=SysIO())
-    live = this_process(recorder).move_pages([addr, addr + PAGE])
+    live = this_process(recorder).move_pages(0, [addr, addr + PAGE])
     saved = json.loads(json.dumps([call.to_json() for call in recorder.calls]))
     assert saved[0]["args"]["pages"] == [addr, addr + PAGE]
     replay = RecordingSysIO.replaying(SysCall.from_json(data) for data in saved)
-    assert this_process(replay).move_pages([addr, addr + PAGE]) == live
+    assert this_process(replay).move_pages(0, [addr, addr + PAGE]) == live
 
 
 # --- migrate_pages, get/set_mempolicy, mbind -----------------------------------------------
 
 @needs("migrate_pages")
 def test_migrate_pages_of_self_from_0_to_0_moves_nothing() -> None:
-    assert this_process().migrate_pages([0], [0]) == 0
+    assert this_process().migrate_pages(0, [0], [0]) == 0
 
 
 @needs("migrate_pages")
 def test_migrate_pages_to_a_missing_node_is_einval() -> None:
     # The new mask is cut to the caller's cpuset mems; empty is EINVAL (6.18 and 6.1).
     with pytest.raises(OSError) as info:
-        this_process().migrate_pages([0], [missing_nodes()[0]])
+        this_process().migrate_pages(0, [0], [missing_nodes()[0]])
     assert info.value.errno == errno.EINVAL
 
 

@@ -50,7 +50,8 @@ from pagemig.real import (
 )
 from pagemig.real.nodemask import NODEMASK_LONGS, mask_to_nodes, nodes_to_mask
 from pagemig.real.procfs import parse_policy
-from pagemig.real.sysio import STATUS_UNWRITTEN, ReplayError, mask_words, syscall_numbers
+from pagemig.real.sysio import ReplayError, mask_words, syscall_numbers
+from pagemig.results import STATUS_UNWRITTEN
 
 A = 0x7F00_0000_0000
 PAGE = 4096
@@ -75,21 +76,59 @@ def test_query_mode_passes_null_nodes_and_returns_the_statuses() -> None:
 
 def test_move_mode_passes_nodes_flags_and_the_target_pid() -> None:
     io = RecordingSysIO([Reply("move_pages", 0, {"status": [1, 1, -errno.EACCES]})])
-    result = Process(4242, io).move_pages([A, A + PAGE, A + 2 * PAGE], [1, 1, 1], MPOL_MF_MOVE)
+    result = this_process(io).move_pages(4242, [A, A + PAGE, A + 2 * PAGE], [1, 1, 1], MPOL_MF_MOVE)
     assert result.status == [1, 1, -errno.EACCES]
     call = io.calls[0]
     assert call.args == {"pid": 4242, "count": 3, "pages": [A, A + PAGE, A + 2 * PAGE],
                          "nodes": [1, 1, 1], "status": 3, "flags": MPOL_MF_MOVE}
 
 
-def test_numpy_arrays_become_plain_ints() -> None:
+def test_numpy_arrays_are_recorded_as_plain_ints() -> None:
     io = RecordingSysIO([Reply("move_pages", 0, {"status": [0, 0]})])
     pages = np.array([A, A + PAGE], dtype=np.uint64)
-    this_process(io).move_pages(pages, np.array([0, 0], dtype=np.int32), MPOL_MF_MOVE_ALL)
+    this_process(io).move_pages(0, pages, np.array([0, 0], dtype=np.int32), MPOL_MF_MOVE_ALL)
     args = io.calls[0].args
     assert args["pages"] == [A, A + PAGE] and all(type(p) is int for p in args["pages"])
     assert args["nodes"] == [0, 0] and all(type(n) is int for n in args["nodes"])
     assert args["flags"] == MPOL_MF_MOVE_ALL
+
+
+class _Capture:
+    """A KernelIO that keeps the arrays move_pages was given and writes a status."""
+
+    def __init__(self, answer: list[int | None]) -> None:
+        self.answer = answer
+        self.arrays: list[object] = []
+
+    def move_pages(self, pid: int, count: int, pages: np.ndarray, nodes: np.ndarray | None,
+                   status: np.ndarray, flags: int) -> int:
+        self.arrays = [pages, nodes, status]
+        for i, code in enumerate(self.answer):
+            if code is not None:
+                status[i] = code
+        return 0
+
+
+def test_arrays_of_the_kernel_types_reach_the_kernel_without_a_copy() -> None:
+    capture = _Capture([0, None, -errno.ENOENT])
+    pages = np.array([A, A + PAGE, A + 2 * PAGE], dtype=np.uint64)
+    nodes = np.zeros(3, dtype=np.int32)
+    result = move_pages(0, pages, nodes, MPOL_MF_MOVE, sysio=capture)  # type: ignore[arg-type]
+    assert capture.arrays[0] is pages and capture.arrays[1] is nodes
+    # The status buffer the kernel wrote is the result's array, read-only; the list form has None.
+    assert np.shares_memory(result.status_array, capture.arrays[2])  # type: ignore[arg-type]
+    assert result.status_array.dtype == np.int32 and not result.status_array.flags.writeable
+    assert result.status_array.tolist() == [0, STATUS_UNWRITTEN, -errno.ENOENT]
+    assert result.status == [0, None, -errno.ENOENT]
+
+
+def test_other_integer_arrays_and_lists_are_converted_once() -> None:
+    capture = _Capture([0])
+    move_pages(0, np.array([A], dtype=np.int64), np.array([0], dtype=np.int8), sysio=capture)  # type: ignore[arg-type]
+    pages, nodes, status = capture.arrays
+    assert pages.dtype == np.uint64 and nodes.dtype == np.int32 and status.dtype == np.int32  # type: ignore[union-attr]
+    move_pages(0, [A], [0], sysio=capture)  # type: ignore[arg-type]
+    assert capture.arrays[0].dtype == np.uint64  # type: ignore[union-attr]
 
 
 def test_positive_return_is_kept_and_unwritten_slots_are_none() -> None:
@@ -107,11 +146,11 @@ def test_whole_call_error_raises_oserror_with_the_partial_result() -> None:
     assert info.value.result == MovePagesResult([0, None], 0)  # type: ignore[attr-defined]
 
 
-def test_whole_call_error_with_nothing_written_has_no_result() -> None:
+def test_whole_call_error_with_nothing_written_has_an_unwritten_result() -> None:
     io = RecordingSysIO([Reply("move_pages", -errno.ESRCH)])
     with pytest.raises(ProcessLookupError) as info:
         move_pages(99999, [A], sysio=io)
-    assert info.value.result is None  # type: ignore[attr-defined]
+    assert info.value.result == MovePagesResult([None], 0)  # type: ignore[attr-defined]
 
 
 def test_empty_call_still_reaches_the_kernel() -> None:
@@ -122,6 +161,7 @@ def test_empty_call_still_reaches_the_kernel() -> None:
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
     ({"pages": [A], "nodes": [0, 1]}, ValueError, "nodes has 2 entries, pages has 1"),
+    ({"pages": [A], "nodes": [0], "flags": 2**32}, ValueError, "flags must be in"),
     ({"pages": [1.5]}, TypeError, r"pages\[0\] must be an int"),
     ({"pages": [True]}, TypeError, r"pages\[0\] must be an int, not a bool"),
     ({"pages": [-1]}, ValueError, r"pages\[0\] must be in"),
@@ -133,7 +173,7 @@ def test_empty_call_still_reaches_the_kernel() -> None:
     ({"pages": np.array([A, -1])}, ValueError, r"pages\[1\] must be in"),
     ({"pages": [A], "nodes": [2**31]}, ValueError, r"nodes\[0\] must be in"),
     ({"pages": [A], "flags": 1.0}, TypeError, "flags must be an int"),
-    ({"pages": [A], "pid": -1}, ValueError, "pid"),
+    ({"pages": [A], "pid": 2**31}, ValueError, "pid must be in"),
     ({"pages": [A], "pid": "self"}, TypeError, "pid"),
 ])
 def test_arguments_are_checked_before_any_call(kwargs: dict[str, object], error: type[Exception],
@@ -149,7 +189,7 @@ def test_arguments_are_checked_before_any_call(kwargs: dict[str, object], error:
 
 def test_migrate_pages_builds_1024_bit_masks_with_maxnode_1025() -> None:
     io = RecordingSysIO([Reply("migrate_pages", 7)])
-    assert Process(321, io).migrate_pages([0, 65], {1, 1023}) == 7
+    assert this_process(io).migrate_pages(321, [0, 65], {1, 1023}) == 7
     old = EMPTY_MASK.copy()
     old[0], old[1] = 1, 2
     new = EMPTY_MASK.copy()
@@ -219,21 +259,21 @@ def test_get_mempolicy_checks_addr_and_raises_errors() -> None:
     assert io.calls[0].out == {}
 
 
-def test_policy_calls_are_for_the_calling_process_only() -> None:
-    io = RecordingSysIO()
-    other = Process(1, io)
-    for call in (lambda: other.mbind(A, PAGE, MPOL_BIND, [0]), lambda: other.get_mempolicy(),
-                 lambda: other.set_mempolicy(MPOL_DEFAULT)):
-        with pytest.raises(ValueError, match="calling process only"):
-            call()
-    assert io.calls == []
-    io = RecordingSysIO([Reply("get_mempolicy", 0, {"mode": MPOL_DEFAULT})])
-    assert Process(os.getpid(), io).get_mempolicy() == (MPOL_DEFAULT, frozenset())
+def test_process_is_this_process() -> None:
+    me = this_process(RecordingSysIO())
+    assert isinstance(me, Process) and me.pid == os.getpid()
+    assert repr(me) == f"<real.Process pid={os.getpid()}>"
 
 
-def test_process_repr_and_pid() -> None:
-    assert repr(Process(12, RecordingSysIO())) == "Process(12)"
-    assert this_process(RecordingSysIO()).pid == 0
+def test_numa_maps_and_node_of_go_through_the_sysio() -> None:
+    io = RecordingSysIO([Reply("read_text", "7f000000 default anon=1 N0=1\n"),
+                         Reply("move_pages", 0, {"status": [-errno.ENOENT]}),
+                         Reply("move_pages", 0, {"status": [1]})])
+    me = this_process(io)
+    assert [entry.nodes for entry in me.numa_maps(4242)] == [{0: 1}]
+    assert me.node_of(A) is None and me.node_of(A + 5) == 1
+    assert io.calls[0].args == {"path": "/proc/4242/numa_maps"}
+    assert io.calls[2].args["pages"] == [A + 5] and io.calls[2].args["nodes"] is None
 
 
 # --- RecordingSysIO ---------------------------------------------------------------------------
@@ -268,11 +308,11 @@ def test_a_recorded_session_replays_to_the_same_calls() -> None:
                             Reply("get_mempolicy", 0, {"mode": MPOL_PREFERRED, "nodemask": mask(1)}),
                             Reply("read_text", "7f000000 default\n")])
     me = this_process(first)
-    answers = (me.move_pages([A, 0]), me.get_mempolicy(), me.numa_maps())
+    answers = (me.move_pages(0, [A, 0]), me.get_mempolicy(), me.numa_maps())
     saved = json.loads(json.dumps([call.to_json() for call in first.calls]))
     second = RecordingSysIO.replaying(SysCall.from_json(data) for data in saved)
     me = this_process(second)
-    assert (me.move_pages([A, 0]), me.get_mempolicy(), me.numa_maps()) == answers
+    assert (me.move_pages(0, [A, 0]), me.get_mempolicy(), me.numa_maps()) == answers
     assert second.calls == first.calls
 
 
@@ -301,8 +341,8 @@ def test_syscall_numbers_per_architecture() -> None:
 
 def test_unknown_machine_answers_enosys() -> None:
     io = SysIO(machine="sparc64")
-    status: list[int | None] = [None]
-    assert io.move_pages(0, 1, [A], None, status, 0) == -errno.ENOSYS
+    status = np.zeros(1, dtype=np.int32)
+    assert io.move_pages(0, 1, np.array([A], dtype=np.uint64), None, status, 0) == -errno.ENOSYS
     assert io.migrate_pages(0, MAXNODE, EMPTY_MASK, EMPTY_MASK) == -errno.ENOSYS
     assert io.get_mempolicy([0], None, 0, 0, 0) == -errno.ENOSYS
     with pytest.raises(OSError) as info:
@@ -313,7 +353,12 @@ def test_unknown_machine_answers_enosys() -> None:
 def test_sysio_refuses_buffers_shorter_than_the_kernel_would_touch() -> None:
     io = SysIO(machine="sparc64")
     with pytest.raises(ValueError, match="status has 1 entries; the kernel would access 2"):
-        io.move_pages(0, 2, [A, A], [0, 0], [None], 0)
+        io.move_pages(0, 2, np.array([A, A], dtype=np.uint64), np.zeros(2, dtype=np.int32),
+                      np.zeros(1, dtype=np.int32), 0)
+    with pytest.raises(TypeError, match="pages must be a C-contiguous one-dimensional uint64 array"):
+        io.move_pages(0, 1, [A], None, np.zeros(1, dtype=np.int32), 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="status must be"):
+        io.move_pages(0, 1, np.array([A], dtype=np.uint64), None, np.zeros(1, dtype=np.int64), 0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="old_nodes has 1 entries; the kernel would access 16"):
         io.migrate_pages(0, MAXNODE, [0], EMPTY_MASK)
     with pytest.raises(ValueError, match="nodemask_out"):

@@ -435,3 +435,267 @@ def sim_table(report: dict[str, Any]) -> str:
                      f"{r['vs_numpy_pass']:>8.1f} {r['vs_numpy_pass_without_faults']:>10.1f} "
                      f"{r['migrations']['succeeded']:>9} {r['peak_rss_mib']:>7.0f} MiB")
     return "\n".join(lines)
+
+
+# --- the live kernel through pagemig.real (pagemig bench --case live) -----------------------
+
+
+@contextmanager
+def _clocks(wall: list[float], cpu: list[float]) -> Iterator[None]:
+    """Wall time and this thread's CPU time (user + system: the system call's own work,
+    without the time the thread waited for a CPU, which a shared machine adds)."""
+    c0, t0 = time.thread_time(), time.perf_counter()
+    yield
+    t1, c1 = time.perf_counter(), time.thread_time()
+    wall.append(t1 - t0)
+    cpu.append(c1 - c0)
+
+
+LIVE_CASE = "live"
+
+# The reference: the same move_pages(2) calls made from C, each timed around the
+# system call alone. Built by the benchmark with the system's cc into a temporary
+# directory (never committed as a binary), twice: as a shared object whose
+# timed_move_pages() the benchmark calls through ctypes on the very arrays and
+# pages pagemig.real gets (same process, same address space: the reference of
+# the 10 % budget), and as a program that maps, touches and moves pages of its
+# own (a small address space of its own: context).
+LIVE_C_SOURCE = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(clockid_t clock) {
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* One move_pages(2) call: its wall seconds (or -errno), and its thread CPU seconds in *cpu. */
+double timed_move_pages(long pid, unsigned long n, void **pages, const int *nodes, int *status,
+                        int flags, double *cpu) {
+    double c0 = now(CLOCK_THREAD_CPUTIME_ID), t0 = now(CLOCK_MONOTONIC);
+    long rc = syscall(SYS_move_pages, pid, n, pages, nodes, status, flags);
+    double t1 = now(CLOCK_MONOTONIC), c1 = now(CLOCK_THREAD_CPUTIME_ID);
+    *cpu = c1 - c0;
+    return rc < 0 ? -errno : t1 - t0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) return 2;
+    long n = atol(argv[1]), page = sysconf(_SC_PAGESIZE);
+    int repeat = atoi(argv[2]);
+    char *buf = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) return 2;
+    madvise(buf, n * page, MADV_NOHUGEPAGE);
+    for (long i = 0; i < n; i++) buf[i * page] = 1;
+    void **pages = malloc(n * sizeof *pages);
+    int *nodes = malloc(n * sizeof *nodes), *status = malloc(n * sizeof *status);
+    for (long i = 0; i < n; i++) pages[i] = buf + i * page;
+    for (int r = 0; r < repeat; r++) {
+        for (long i = 0; i < n; i++) status[i] = INT_MIN;
+        double cpu, wall = timed_move_pages(0, n, pages, NULL, status, 0, &cpu);
+        if (wall < 0) { printf("error %d\n", (int)-wall); return 1; }
+        printf("query %.9f %.9f\n", wall, cpu);
+    }
+    for (long i = 0; i < n; i++) nodes[i] = status[i];
+    for (int r = 0; r < repeat; r++) {
+        double cpu, wall = timed_move_pages(0, n, pages, nodes, status, 2 /* MPOL_MF_MOVE */, &cpu);
+        if (wall < 0) { printf("error %d\n", (int)-wall); return 1; }
+        printf("move %.9f %.9f\n", wall, cpu);
+    }
+    return 0;
+}
+"""
+
+
+def build_live_reference(workdir: str) -> tuple[Any, str] | None:
+    """The C reference built in ``workdir``: ``(timed_move_pages, program path)``, or None
+    when there is no C compiler or the build fails."""
+    import ctypes
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        return None
+    source, program, library = (Path(workdir) / name for name in ("live_ref.c", "live_ref", "live_ref.so"))
+    source.write_text(LIVE_C_SOURCE)
+    for output, extra in ((program, []), (library, ["-shared", "-fPIC"])):
+        built = subprocess.run([cc, "-O2", *extra, "-o", str(output), str(source)], capture_output=True,
+                               text=True, check=False)
+        if built.returncode != 0:
+            return None
+    function = ctypes.CDLL(str(library))["timed_move_pages"]
+    function.restype = ctypes.c_double
+    function.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]
+    return function, str(program)
+
+
+def live_c_program(program: str, pages: int, repeat: int) -> dict[str, list[float]] | None:
+    """Wall and thread CPU seconds of each query and move-to-current-node move_pages(2) the
+    C program made on ``pages`` pages of its own (keys query, move, query cpu, move cpu),
+    or None if it failed."""
+    import subprocess
+
+    ran = subprocess.run([program, str(pages), str(repeat)], capture_output=True, text=True, check=False)
+    if ran.returncode != 0:
+        return None
+    runs: dict[str, list[float]] = {"query": [], "move": [], "query cpu": [], "move cpu": []}
+    for line in ran.stdout.splitlines():
+        what, wall, cpu = line.split()
+        runs[what].append(float(wall))
+        runs[f"{what} cpu"].append(float(cpu))
+    return runs
+
+
+class _NullKernel:
+    """A KernelIO whose move_pages returns at once: what pagemig.real costs around the call."""
+
+    def move_pages(self, pid: int, count: int, pages: Any, nodes: Any, status: Any, flags: int) -> int:
+        return 0
+
+
+def live_overhead_seconds(addrs: np.ndarray[Any, Any], nodes: np.ndarray[Any, Any] | None,
+                          number: int = 100) -> float:
+    """Seconds pagemig.real.move_pages spends around the system call (checks, the status
+    buffer, the result), the best of three means of ``number`` calls."""
+    from .real import move_pages
+
+    null: Any = _NullKernel()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            move_pages(0, addrs, nodes, 0 if nodes is None else 2, sysio=null)
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def run_live(pages: int = 1 << 16, repeat: int = 5,
+             progress: Callable[[str], None] | None = None) -> dict[str, object]:
+    """move_pages(2) of ``pages`` touched pages of this process through ``pagemig.real``
+    (numpy uint64 addresses; the move passes the query's int32 status as the nodes, so
+    every page is moved to the node it is on), against the same call from C on the
+    same arrays (or, without a C compiler, a raw ctypes call of libc's syscall()),
+    each the best of ``repeat``, runs interleaved; ratios are pagemig.real's best to
+    the reference's best. Also the C program on pages of its own, for context."""
+    import ctypes
+    import mmap
+    import tempfile
+
+    from .real import MPOL_MF_MOVE, this_process
+    from .real.sysio import SysIO, syscall_numbers
+    from .results import STATUS_UNWRITTEN
+
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, not {repeat}")
+    page = mmap.PAGESIZE
+    runs: dict[str, list[float]] = {"pagemig query": [], "pagemig move": [], "C query": [], "C move": [],
+                                    "ctypes query": [], "ctypes move": []}
+    cpu_runs: dict[str, list[float]] = {name: [] for name in runs}
+    with tempfile.TemporaryDirectory(prefix="pagemig-bench-live-") as tmp:
+        reference = build_live_reference(tmp)
+        buf = mmap.mmap(-1, pages * page, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        try:
+            if hasattr(mmap, "MADV_NOHUGEPAGE"):
+                buf.madvise(mmap.MADV_NOHUGEPAGE)  # 4 KiB pages, as the C program's
+            view = (ctypes.c_char * len(buf)).from_buffer(buf)
+            base = ctypes.addressof(view)
+            del view
+            buf[::page] = b"\x01" * pages
+            addrs = np.arange(pages, dtype=np.uint64) * np.uint64(page) + np.uint64(base)
+            me = this_process()
+            nodes = me.move_pages(0, addrs).status_array
+            numbers = syscall_numbers()
+            raw = SysIO()._syscall  # the libc function pagemig.real calls
+            status = np.empty(pages, dtype=np.int32)
+            pointers = (ctypes.c_void_p(addrs.ctypes.data), ctypes.c_void_p(nodes.ctypes.data),
+                        ctypes.c_void_p(status.ctypes.data))
+            calls = (("query", None, 0), ("move", pointers[1], MPOL_MF_MOVE))
+
+            def with_pagemig() -> None:
+                for call, _, flags in calls:
+                    with _clocks(runs[f"pagemig {call}"], cpu_runs[f"pagemig {call}"]):
+                        me.move_pages(0, addrs, None if call == "query" else nodes, flags)
+
+            def with_c() -> None:
+                for call, nodes_pointer, flags in calls:
+                    status.fill(STATUS_UNWRITTEN)
+                    assert reference is not None
+                    cpu = ctypes.c_double()
+                    seconds = reference[0](0, pages, pointers[0], nodes_pointer, pointers[2], flags,
+                                           ctypes.byref(cpu))
+                    if seconds < 0:
+                        raise OSError(int(-seconds), f"move_pages from C: errno {int(-seconds)}")
+                    runs[f"C {call}"].append(seconds)
+                    cpu_runs[f"C {call}"].append(cpu.value)
+
+            def with_ctypes() -> None:
+                for call, nodes_pointer, flags in calls:
+                    status.fill(STATUS_UNWRITTEN)
+                    assert raw is not None and numbers is not None
+                    with _clocks(runs[f"ctypes {call}"], cpu_runs[f"ctypes {call}"]):
+                        raw(ctypes.c_long(numbers["move_pages"]), ctypes.c_long(0), ctypes.c_ulong(pages),
+                            pointers[0], nodes_pointer, pointers[2], ctypes.c_long(flags))
+
+            contenders = [with_pagemig, *([with_c] if reference is not None else []),
+                          *([with_ctypes] if raw is not None and numbers is not None else [])]
+            for i in range(repeat):
+                if progress:
+                    progress(f"live move_pages of {pages} pages (run {i + 1} of {repeat})")
+                # Each run in another order, so that none is always first after the others,
+                # and each after a collection of its own (none inside the timing).
+                for contender in contenders[i % len(contenders):] + contenders[:i % len(contenders)]:
+                    gc.collect()
+                    contender()
+            overhead = {"query": live_overhead_seconds(addrs, None),
+                        "move": live_overhead_seconds(addrs, nodes)}
+            on_nodes = {int(node): int(count)
+                        for node, count in zip(*np.unique(nodes, return_counts=True), strict=True)}
+        finally:
+            buf.close()
+        if reference is not None:
+            if progress:
+                progress("the C program on pages of its own")
+            own = live_c_program(reference[1], pages, repeat)
+            if own is not None:
+                for call in ("query", "move"):
+                    runs[f"C own process {call}"] = own[call]
+                    cpu_runs[f"C own process {call}"] = own[f"{call} cpu"]
+    best = {name: min(times) for name, times in runs.items() if times}
+    best_cpu = {name: min(times) for name, times in cpu_runs.items() if times}
+    primary = "C" if reference is not None else "ctypes"
+    ratios = {f"{call} vs {ref}{cpu}": table[f"pagemig {call}"] / table[f"{ref} {call}"]
+              for cpu, table in (("", best), (" (CPU)", best_cpu))
+              for call in ("query", "move") for ref in ("C", "ctypes", "C own process")
+              if f"{ref} {call}" in table}
+    return {"implementation": describe(), "case": LIVE_CASE, "pages": pages, "repeat": repeat,
+            "reference": primary, "status_nodes": on_nodes, "best_seconds": best,
+            "best_cpu_seconds": best_cpu,
+            "us_per_page": {name: 1e6 * s / pages for name, s in best.items()},
+            "ratios": ratios, "overhead_us": {call: 1e6 * s for call, s in overhead.items()}, "runs": runs,
+            "cpu_runs": cpu_runs}
+
+
+def live_table(report: dict[str, Any]) -> str:
+    lines = [f"move_pages(2) of {report['pages']:,} touched pages of this process, the best of "
+             f"{report['repeat']} (pages on nodes {report['status_nodes']}); the move passes each "
+             f"page's current node",
+             f"{'call':<20} {'wall ms':>8} {'us/page':>8} {'CPU ms':>8}"]
+    for name, seconds in report["best_seconds"].items():
+        lines.append(f"{name:<20} {1e3 * seconds:>8.2f} {report['us_per_page'][name]:>8.3f} "
+                     f"{1e3 * report['best_cpu_seconds'][name]:>8.2f}")
+    lines.append("pagemig.real / reference: " + ", ".join(f"{name} {ratio:.3f}"
+                                                         for name, ratio in report["ratios"].items()))
+    lines.append("pagemig.real around the call (no system call): "
+                 + ", ".join(f"{call} {us:.1f} us" for call, us in report["overhead_us"].items()))
+    return "\n".join(lines)

@@ -26,6 +26,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .argcheck import (
+    IntSequence,
+    address_arg,
+    get_mempolicy_args,
+    int_at_least,
+    mbind_args,
+    mempolicy_args,
+    move_pages_args,
+    pid_arg,
+    required_nodes,
+)
 from .mm.fault import user_access
 from .mm.highmem import kmap, page_bytes
 from .mm.ksm import ksm_madvise_mergeable
@@ -61,19 +72,16 @@ if TYPE_CHECKING:
     from .mm.fs import Inode
     from .mm.mmap import MmStruct
     from .mm.sched import TaskStruct
+    from .real.procfs import NumaMapsEntry
     from .results import MovePagesResult
 
 
-def _check_int(value: object, name: str, minimum: int | None = 0,
-               maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {excerpt(value)}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {excerpt(value)}")
-    return value
+def _check_int(value: object, name: str, minimum: int | None = 0, maximum: int | None = None) -> int:
+    """An int argument of a call outside the placement protocol (mmap, setuid, ...)."""
+    number = int_at_least(name, value, minimum)
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {excerpt(number)}")
+    return number
 
 
 def kernel_error(rc: int, what: str, why: str = "") -> OSError:
@@ -300,6 +308,7 @@ class Process:
         """The node of the page mapped at addr now, or None (not present)."""
         from .mm.memory import FollowPageError, follow_page
 
+        addr = address_arg(addr)
         vma = find_vma(self.mm, addr)
         if vma is None or vma.vm_start > addr:
             return None
@@ -355,33 +364,53 @@ class Process:
 
     # --- memory policy -------------------------------------------------------------------------
 
-    def set_mempolicy(self, mode: int, nodes: list[int] | tuple[int, ...] = (),
+    def set_mempolicy(self, mode: int, nodes: IntSequence | None = None,
                       maxnode: int | None = None) -> None:
+        """set_mempolicy(2) of this task; ``nodes=None`` passes a NULL mask."""
         from .mm.mempolicy import sys_set_mempolicy_nodes
 
-        mask = NodeMask(nodes, "nodes", maxnode)
-        words, maxnode = mask.words, mask.maxnode
+        mode, node_ids = mempolicy_args(mode, nodes)
+        mask = NodeMask(node_ids, "nodes", maxnode)
+        words = mask.words
         with self.running() as task:
-            rc = sys_set_mempolicy_nodes(task, _check_int(mode, "mode", None),
+            rc = sys_set_mempolicy_nodes(task, mode,
                                          (lambda k: words[k] if k < len(words) else 0)
-                                         if mask.nodes or maxnode > 1 else None, maxnode)
+                                         if node_ids is not None else None, mask.maxnode)
         if rc:
             raise kernel_error(rc, "set_mempolicy", mask.why_einval(rc))
 
-    def get_mempolicy(self, addr: int = 0, flags: int = 0) -> tuple[int, frozenset[int]]:
+    def get_mempolicy(self, addr: int | None = None, flags: int = 0) -> tuple[int, frozenset[int]]:
+        """get_mempolicy(2): ``(mode, nodes)`` of this task, or of its VMA at ``addr``
+        (giving ``addr`` adds MPOL_F_ADDR)."""
         from .mm.mempolicy import do_get_mempolicy
 
+        address, flags = get_mempolicy_args(addr, flags)
         with self.running() as task:
-            rc, value, nodes = do_get_mempolicy(task, _check_int(addr, "addr"),
-                                                _check_int(flags, "flags"))
+            rc, value, nodes = do_get_mempolicy(task, address, flags)
         if rc:
             raise kernel_error(rc, "get_mempolicy")
         return value, nodes
 
+    def numa_maps(self, pid: int = 0) -> list[NumaMapsEntry]:
+        """/proc/PID/numa_maps of process ``pid`` (0: this one), one parsed entry per VMA,
+        as ``pagemig.real`` reads the live file. A pid that names no task raises
+        ``FileNotFoundError`` (the live file does not exist); a task without an mm
+        (a kernel thread, an exited task) has an empty file."""
+        from .reports.numa_maps import numa_maps
+
+        pid = pid_arg(pid)
+        task = self.machine.pid_table.find_task_by_vpid(pid) if pid else self.task
+        if task is None:
+            path = f"/proc/{pid}/numa_maps"
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        if task.mm is None:
+            return []
+        return numa_maps(Process(self.machine, task))
+
     # --- system calls with user pointers ------------------------------------------------------
 
-    def move_pages(self, pid: int, pages: object, nodes: object = None, flags: int = 0,
-                    *, count: int | None = None) -> MovePagesResult:
+    def move_pages(self, pid: int, pages: IntSequence, nodes: IntSequence | None = None, flags: int = 0,
+                   *, count: int | None = None) -> MovePagesResult:
         """move_pages(2) of process ``pid`` (0 = this one). ``nodes=None`` queries.
 
         The arrays are placed in this process's memory and the kernel reads
@@ -389,13 +418,10 @@ class Process:
         carrying the statuses already written (``err.result``)."""
         from .results import MovePagesResult, move_pages_error
 
-        pid = _check_int(pid, "pid", None)
-        flags = _check_int(flags, "flags", None)
         compat = self.task.ia32  # a 32-bit program passes 32-bit pointers
-        page_list = _int_array(pages, "pages", 32 if compat else 64, False)
-        node_list = None if nodes is None else _int_array(nodes, "nodes", 32, True)
-        if node_list is not None and len(node_list) != len(page_list):
-            raise ValueError(f"pages and nodes differ in length ({len(page_list)} != {len(node_list)})")
+        args = move_pages_args(pid, pages, nodes, flags, pointer_bits=32 if compat else 64)
+        pid, flags = args.pid, args.flags
+        page_list: list[int] = args.pages.tolist()
         n = len(page_list)
         nr = n if count is None else _check_int(count, "count")
         target = self.machine.pid_table.find_task_by_vpid(pid) if pid else self.task
@@ -406,12 +432,12 @@ class Process:
         marks = (len(self.machine.account.entries), len(self.machine.account.attempts))
         # Each array ends at a guard page, as the C runner's do: a count past
         # the end of the arrays faults (EFAULT) instead of reading past it.
-        sizes = [(4 if compat else 8) * n, 4 * n] + ([4 * n] if node_list is not None else [])
+        sizes = [(4 if compat else 8) * n, 4 * n] + ([4 * n] if args.nodes is not None else [])
         with _guarded_arrays(self, sizes) as (pages_ptr, status_ptr, *rest):
             nodes_ptr = rest[0] if rest else 0
-            self.write(pages_ptr, _pack(page_list, 4 if compat else 8, False))
-            if node_list is not None:
-                self.write(nodes_ptr, _pack(node_list, 4, True))
+            self.write(pages_ptr, args.pages.astype("<u4" if compat else "<u8").tobytes())
+            if args.nodes is not None:
+                self.write(nodes_ptr, args.nodes.astype("<i4").tobytes())
             self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
             with self.running() as task:
                 entry = (self.machine.kernel.compat_sys_move_pages if compat
@@ -425,39 +451,36 @@ class Process:
             raise move_pages_error(rc, MovePagesResult(status, 0, tuple(page_list), reasons))
         return MovePagesResult(status, rc, tuple(page_list), reasons)
 
-    def migrate_pages(self, pid: int, old_nodes: object, new_nodes: object,
-                       maxnode: int | None = None) -> int:
-        """migrate_pages(2): returns the number of pages that could not be moved.
-        By default ``maxnode`` gives the masks room for every node named."""
-        olds = _node_list(old_nodes, "old_nodes")
-        news = _node_list(new_nodes, "new_nodes")
-        if maxnode is None:  # one mask size for both, as the system call takes
-            maxnode = NodeMask.default_maxnode(olds + news)
-        old_mask = NodeMask(olds, "old_nodes", maxnode)
-        new_mask = NodeMask(news, "new_nodes", maxnode)
+    def migrate_pages(self, pid: int, old_nodes: IntSequence, new_nodes: IntSequence,
+                      maxnode: int | None = None) -> int:
+        """migrate_pages(2): returns the number of pages that could not be moved."""
+        pid = pid_arg(pid)
+        old_mask = NodeMask(required_nodes("old_nodes", old_nodes), "old_nodes", maxnode)
+        new_mask = NodeMask(required_nodes("new_nodes", new_nodes), "new_nodes", maxnode)
         old, new = old_mask.packed(), new_mask.packed()
         base = _arena(self).ensure(len(old) + len(new))
         self.write(base, old)
         self.write(base + len(old), new)
         with self.running() as task:
-            rc = self.machine.kernel.sys_migrate_pages(task, _check_int(pid, "pid", None),
-                                                       old_mask.maxnode, base, base + len(old))
+            rc = self.machine.kernel.sys_migrate_pages(task, pid, old_mask.maxnode,
+                                                       base, base + len(old))
         if rc < 0:
             raise kernel_error(rc, "migrate_pages",
                                old_mask.why_einval(rc) or new_mask.why_einval(rc))
         return rc
 
-    def mbind(self, addr: int, length: int, mode: int, nodes: object = (), flags: int = 0,
-               maxnode: int | None = None) -> None:
-        """mbind(2) of [addr, addr+length) with a policy and optional MPOL_MF_* flags."""
-        mask = NodeMask(nodes, "nodes", maxnode)
+    def mbind(self, addr: int, length: int, mode: int, nodes: IntSequence | None = (), flags: int = 0,
+              maxnode: int | None = None) -> None:
+        """mbind(2) of [addr, addr+length) with a policy and optional MPOL_MF_* flags
+        (``nodes=None``: a NULL mask)."""
+        addr, length, mode, node_ids, flags = mbind_args(addr, length, mode, nodes, flags)
+        mask = NodeMask(node_ids, "nodes", maxnode)
         words = mask.packed()
         base = _arena(self).ensure(len(words))
         self.write(base, words)
         with self.running() as task:
-            rc = self.machine.kernel.sys_mbind(task, _check_int(addr, "addr"), _check_int(length, "length"),
-                           _check_int(mode, "mode", None), base if mask.nodes or mask.maxnode > 1 else 0,
-                           mask.maxnode, _check_int(flags, "flags", None))
+            rc = self.machine.kernel.sys_mbind(task, addr, length, mode,
+                                               base if node_ids is not None else 0, mask.maxnode, flags)
         if rc:
             raise kernel_error(rc, "mbind", mask.why_einval(rc))
 
@@ -466,53 +489,28 @@ class Process:
 
 ULONG_MAX = 2**64 - 1
 MASK_BITS_MAX = PAGE_SIZE * 8  # get_nodes: maxnode - 1 > PAGE_SIZE * BITS_PER_BYTE is -EINVAL
-
-
-def _node_list(nodes: object, name: str) -> list[int]:
-    """Node ids as ints: each the number of a bit of a node mask, so >= 0."""
-    if isinstance(nodes, np.ndarray):
-        if nodes.ndim != 1 or not np.issubdtype(nodes.dtype, np.integer):
-            raise TypeError(f"{name} must be a 1-D integer array")
-        nodes = nodes.tolist()
-    if isinstance(nodes, (set, frozenset)):
-        nodes = sorted(nodes)
-    if not isinstance(nodes, (list, tuple)):
-        raise TypeError(f"{name} must be a list, tuple, set or numpy array of node ids")
-    if set(map(type, nodes)) <= {int} and (not nodes or min(nodes) >= 0):
-        return list(nodes)
-    for i, node in enumerate(nodes):
-        if isinstance(node, bool) or not isinstance(node, (int, np.integer)):
-            raise TypeError(f"{name}[{i}] must be an int, not {type(node).__name__}")
-        if node < 0:
-            raise ValueError(f"{name}[{i}] = {node}: a node id is a bit of a node mask, so >= 0")
-    return [int(node) for node in nodes]
+DEFAULT_MAXNODE = 1025  # a 1024-bit mask, as pagemig.real and the conformance runner pass
 
 
 class NodeMask:
-    """The node mask a C program passes for a list of nodes: ``maxnode``
-    (by default room for MAX_NUMNODES and every node named, as libnuma sizes
-    its masks) and the unsigned longs of the bits get_nodes can read.
+    """The node mask a C program passes for a list of nodes (checked by
+    pagemig.argcheck): ``maxnode`` (by default 1025, as pagemig.real passes)
+    and the unsigned longs of the bits get_nodes can read.
 
     The words stop at the bits get_nodes reads (at most PAGE_SIZE * 8), so a
-    node id or a maxnode of 2**40 costs nothing: the kernel answers -EINVAL
-    for it, and ``why_einval`` says which argument it refused.
+    maxnode of 2**40 costs nothing: the kernel answers -EINVAL for it, and
+    ``why_einval`` says which argument it refused.
     """
 
-    def __init__(self, nodes: object, name: str, maxnode: int | None) -> None:
+    def __init__(self, nodes: list[int] | None, name: str, maxnode: int | None) -> None:
         from .mm.mempolicy import nodes_to_longs
 
-        self.nodes = _node_list(nodes, name)
+        self.nodes = nodes or []
         self.name = name
-        self.maxnode = (self.default_maxnode(self.nodes) if maxnode is None
+        self.maxnode = (DEFAULT_MAXNODE if maxnode is None
                         else _check_int(maxnode, "maxnode", 0, ULONG_MAX))
         nbits = min(max(self.maxnode - 1, 64), MASK_BITS_MAX)
         self.words = nodes_to_longs([n for n in self.nodes if n < nbits], nbits)
-
-    @staticmethod
-    def default_maxnode(nodes: list[int]) -> int:
-        from .mm.mmzone import MAX_NUMNODES
-
-        return max(MAX_NUMNODES - 1, max(nodes, default=0)) + 2
 
     def packed(self) -> bytes:
         return _pack(self.words, 8, False)
@@ -525,10 +523,6 @@ class NodeMask:
             return ""
         bits = (self.maxnode - 1) & ULONG_MAX  # --maxnode on an unsigned long
         if bits > MASK_BITS_MAX:
-            big = [n for n in self.nodes if n >= MASK_BITS_MAX]
-            if big:
-                return (f"{self.name}: node {excerpt(max(big))} is past the {MASK_BITS_MAX} bits "
-                        "a node mask may have")
             wraps = " (maxnode - 1 wraps around)" if self.maxnode == 0 else ""
             return (f"maxnode={excerpt(self.maxnode)}: a node mask has at most {MASK_BITS_MAX} "
                     f"bits (maxnode <= {MASK_BITS_MAX + 1}){wraps}")
@@ -543,26 +537,6 @@ class NodeMask:
 INT_MIN = -(2**31)
 _ARENA_HINT = 0x7FFFF0000000
 _ARENA_HINT_IA32 = 0x7FF00000  # a 32-bit program's arrays lie below 4 GiB
-
-
-def _int_array(values: object, name: str, bits: int, signed: bool) -> list[int]:
-    if isinstance(values, np.ndarray):
-        if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
-            raise TypeError(f"{name} must be a 1-D integer array")
-        values = values.tolist()
-    if not isinstance(values, (list, tuple)):
-        raise TypeError(f"{name} must be a list, tuple or numpy array of ints")
-    lo, hi = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-    if set(map(type, values)) <= {int} and (not values or (lo <= min(values) and max(values) <= hi)):
-        return list(values)  # plain ints in range: nothing to convert or report
-    out = []
-    for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name}[{i}] must be an int, not {type(v).__name__}")
-        if not lo <= int(v) <= hi:
-            raise ValueError(f"{name}[{i}] = {v} does not fit in {'' if signed else 'u'}int{bits}")
-        out.append(int(v))
-    return out
 
 
 class _Arena:

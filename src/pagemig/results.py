@@ -14,8 +14,14 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+
+# A move_pages(2) status slot the kernel did not write, in the int32 form
+# (``MovePagesResult.status_array``): callers pre-fill status[] with it; node
+# ids are >= 0 and errors -1..-4095, so INT_MIN is never a real answer.
+STATUS_UNWRITTEN = -(2**31)
 
 # Per-page meanings of the negative errnos move_pages(2) stores in status[]
 # (mm/migrate.c 2.6.35: do_move_page_to_node_array, unmap_and_move and the
@@ -59,7 +65,6 @@ def decode_status(code: int | None) -> str:
     return f"{name}: {_STATUS_TEXT.get(-code, os.strerror(-code))}"
 
 
-@dataclass(frozen=True)
 class MovePagesResult:
     """What one move_pages(2) call gave back.
 
@@ -69,22 +74,86 @@ class MovePagesResult:
     that failed during migration itself. A result attached to an ``OSError``
     (``err.result``) holds what the kernel had written before it failed; its
     ``ret`` is 0 and the error is the call's answer.
+
+    ``status_array`` is the same answer as a read-only numpy ``int32`` array,
+    the kernel's own ``int status[]``: an unwritten slot holds
+    ``STATUS_UNWRITTEN`` (INT_MIN, never a node id nor an errno). A result
+    built from an array (as ``pagemig.real`` builds it, from the buffer the
+    kernel wrote) converts to the list only when ``status`` is first read,
+    and one built from a list to the array only when ``status_array`` is.
+
+    >>> r = MovePagesResult([0, -14, None])
+    >>> r.status_array.tolist() == [0, -14, STATUS_UNWRITTEN]
+    True
+    >>> MovePagesResult(r.status_array) == r
+    True
     """
 
-    status: list[int | None]
-    ret: int = 0
-    # The model fills these: the addresses asked for and why each ended as it did.
-    pages: tuple[int, ...] = ()
-    reasons: tuple[str, ...] = ()
+    __slots__ = ("_array", "_list", "pages", "reasons", "ret")
 
-    def __post_init__(self) -> None:
-        if isinstance(self.ret, bool) or not isinstance(self.ret, int):
-            raise TypeError(f"ret must be an int, not {type(self.ret).__name__}")
-        if self.ret < 0:
-            raise ValueError(f"ret must be >= 0 (errors are raised as OSError), got {self.ret}")
-        for i, code in enumerate(self.status):
-            if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
-                raise TypeError(f"status[{i}] must be an int or None, not {type(code).__name__}")
+    def __init__(self, status: Sequence[int | None] | np.ndarray[Any, Any], ret: int = 0,
+                 pages: tuple[int, ...] = (), reasons: tuple[str, ...] = ()) -> None:
+        if isinstance(ret, bool) or not isinstance(ret, int):
+            raise TypeError(f"ret must be an int, not {type(ret).__name__}")
+        if ret < 0:
+            raise ValueError(f"ret must be >= 0 (errors are raised as OSError), got {ret}")
+        self._array: np.ndarray[Any, np.dtype[np.int32]] | None = None
+        self._list: list[int | None] | None = None
+        if isinstance(status, np.ndarray):
+            if status.ndim != 1 or status.dtype != np.int32:
+                raise TypeError(f"status must be a one-dimensional int32 array, not {status.dtype} "
+                                f"of shape {status.shape}")
+            array = status.view()
+            array.flags.writeable = False
+            self._array = array
+        else:
+            for i, code in enumerate(status):
+                if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+                    raise TypeError(f"status[{i}] must be an int or None, not {type(code).__name__}")
+            self._list = list(status)
+        self.ret = ret
+        # The model fills these: the addresses asked for and why each ended as it did.
+        self.pages = pages
+        self.reasons = reasons
+
+    @property
+    def status(self) -> list[int | None]:
+        """One entry per page: node id, negative errno, or None (not written)."""
+        if self._list is None:
+            assert self._array is not None
+            values: list[int] = self._array.tolist()
+            if self._array.size and self._array.min() == STATUS_UNWRITTEN:
+                self._list = [None if value == STATUS_UNWRITTEN else value for value in values]
+            else:
+                self._list = list(values)
+        return self._list
+
+    @property
+    def status_array(self) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """``status`` as a read-only int32 array; unwritten slots hold ``STATUS_UNWRITTEN``."""
+        if self._array is None:
+            assert self._list is not None
+            array = np.array([STATUS_UNWRITTEN if code is None else code for code in self._list],
+                             dtype=np.int32)
+            array.flags.writeable = False
+            self._array = array
+        return self._array
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else len(self.status_array)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MovePagesResult):
+            return NotImplemented
+        return (self.ret == other.ret and self.pages == other.pages and self.reasons == other.reasons
+                and len(self) == len(other) and bool(np.array_equal(self.status_array, other.status_array)))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        extra = (f", pages={self.pages!r}, reasons={self.reasons!r}" if self.pages or self.reasons
+                 else "")
+        return f"MovePagesResult(status={self.status!r}, ret={self.ret}{extra})"
 
     def format_table(self, pages: Sequence[int] | None = None) -> str:
         """One line per page: index, address (when given), status and its meaning."""
@@ -127,7 +196,9 @@ def move_pages_error(rc: int, result: MovePagesResult | None) -> OSError:
     ``OSError`` picks the PEP 3151 subclass from the errno (``ESRCH`` gives
     ``ProcessLookupError``, ``EPERM`` ``PermissionError``). ``err.result`` is
     the partial result: the statuses the kernel wrote before it failed (for
-    example pages before an invalid node, already migrated), or ``None``.
+    example pages before an invalid node, already migrated), None in the
+    slots it did not write. The model and ``pagemig.real`` always attach one
+    (all None when nothing was written); ``result=None`` is for other callers.
     """
     if isinstance(rc, bool) or not isinstance(rc, int):
         raise TypeError(f"rc must be an int, not {type(rc).__name__}")

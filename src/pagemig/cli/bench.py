@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from .app import app
+from .errors import CliError
 
 
 @app.command()
@@ -21,6 +22,7 @@ def bench(
     sim_accesses: int = typer.Option(50_000_000, "--sim-accesses", min=1,
                                      help="--case sim: accesses in the Zipf trace."),
     sim_pages: int = typer.Option(1 << 20, "--sim-pages", min=2, help="--case sim: pages in the trace."),
+    live_pages: int = typer.Option(1 << 16, "--live-pages", min=1, help="--case live: pages moved per call."),
 ) -> None:
     """Measure the model's speed and memory, with ratios to references measured
     in the same run.
@@ -28,10 +30,29 @@ def bench(
     `--case sim` replays a Zipf trace (50 M accesses over 1 Mi pages; --quick:
     2 M over 64 Ki) under first-touch and hot-cold against a plain numpy pass.
 
+    `--case live` times move_pages(2) of 64 Ki pages of this process through
+    pagemig.real (a query, and a move of each page to its current node)
+    against the same call from C (built with cc when present, else a raw
+    ctypes call), best of --repeat (default 5 here).
+
     Example: pagemig bench --quick --json bench.json
     """
-    from ..bench import CASES, SIM_CASE, dumps, run, run_sim, sim_table, table
+    from ..bench import (
+        CASES,
+        LIVE_CASE,
+        SIM_CASE,
+        dumps,
+        run,
+        run_sim,
+        sim_table,
+        table,
+    )
 
+    if LIVE_CASE in case:
+        if len(case) > 1:
+            raise typer.BadParameter("--case live runs alone", param_hint="--case")
+        _live(live_pages, repeat if repeat > 1 else 5, json_out)
+        return
     if SIM_CASE in case:
         if len(case) > 1:
             raise typer.BadParameter("--case sim runs alone", param_hint="--case")
@@ -58,5 +79,20 @@ def bench(
         report = run(size_list, case or None, big=not quick,
                      progress=lambda what: status.update(f"benchmarking: {what}"), repeat=repeat)
     print(table(report))
+    if json_out is not None:
+        json_out.write_text(dumps(report))
+
+
+
+def _live(pages: int, repeat: int, json_out: Path | None) -> None:
+    from ..bench import dumps, live_table, run_live
+
+    console = Console(stderr=True)
+    try:
+        with console.status("benchmarking") as status:
+            report = run_live(pages, repeat, progress=lambda what: status.update(f"benchmarking: {what}"))
+    except OSError as err:
+        raise CliError(f"--case live: the live kernel's move_pages failed here: {err}") from None
+    print(live_table(report))
     if json_out is not None:
         json_out.write_text(dumps(report))

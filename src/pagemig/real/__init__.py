@@ -2,15 +2,20 @@
 
 >>> from pagemig.real import this_process
 >>> me = this_process()                                   # doctest: +SKIP
->>> me.move_pages([addr], None)                           # doctest: +SKIP
+>>> me.move_pages(0, [addr])                              # doctest: +SKIP
 MovePagesResult(status=[0], ret=0)
+
+``this_process()`` is the caller of the system calls, as the model's
+``Machine.spawn()`` process is: both satisfy ``pagemig.api.PlacementProcess``
+(same methods, argument rules, results and errors), so code written
+against that protocol runs on the model and on the live kernel.
 
 All kernel I/O goes through ``sysio.SysIO``; pass a ``sysio.RecordingSysIO``
 to record or replay the calls. Results are ``pagemig.results.MovePagesResult``,
 shared with the model.
 """
 
-from ..results import MovePagesResult, decode_status, move_pages_error
+from ..results import STATUS_UNWRITTEN, MovePagesResult, decode_status, move_pages_error
 from .nodemask import MAXNODE, NODEMASK_BITS, format_nodelist, parse_nodelist
 from .process import (
     Process,
@@ -44,7 +49,7 @@ from .uapi import (
 
 __all__ = [
     "Process", "this_process", "move_pages", "migrate_pages", "mbind", "get_mempolicy", "set_mempolicy",
-    "MovePagesResult", "decode_status", "move_pages_error",
+    "MovePagesResult", "STATUS_UNWRITTEN", "decode_status", "move_pages_error",
     "KernelIO", "SysIO", "RecordingSysIO", "SysCall", "Reply",
     "NumaMapsEntry", "parse_numa_maps", "format_numa_maps", "read_numa_maps", "read_vmstat",
     "Topology", "NodeInfo", "read_topology",

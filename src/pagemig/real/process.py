@@ -2,41 +2,54 @@
 
 Two faces, one behaviour:
 
-* module functions with the system calls' shapes, the caller being this
-  Python process: ``move_pages(pid, pages, nodes=None, flags=0)`` is the
-  model's ``caller.move_pages(pid, pages, nodes, flags)``, pid 0 meaning the
-  caller;
-* ``Process(pid)``, a handle on one target process, whose methods call the
-  module functions with its pid (``this_process()`` is ``Process(0)``).
+* ``Process``: this Python process as the caller of the system calls, the
+  live side of ``pagemig.api.PlacementProcess`` (``this_process()``
+  returns one). Its methods take what the model's ``pagemig.Process``
+  takes: ``move_pages(pid, pages, nodes=None, flags=0)``, pid 0 meaning
+  the caller, ``numa_maps(pid=0)``, ``node_of(addr)``, ...;
+* module functions with the same shapes and a ``sysio=`` keyword.
 
-mbind and get/set_mempolicy act on the calling process only, as in the
-kernel, so ``Process.mbind`` and friends refuse a handle on another process.
-
-Arguments are checked in Python first (``TypeError``/``ValueError`` naming
-the argument); a call the kernel fails raises ``OSError`` with the kernel's
-errno (so ``ProcessLookupError`` for ESRCH, ``PermissionError`` for EPERM).
-Node masks are passed as 1024-bit masks with maxnode 1025 (see
+Arguments are checked in Python first, by the rules the model uses too
+(``pagemig.argcheck``: ``TypeError``/``ValueError`` naming the argument); a
+call the kernel fails raises ``OSError`` with the kernel's errno (so
+``ProcessLookupError`` for ESRCH, ``PermissionError`` for EPERM). Node
+masks are passed as 1024-bit masks with maxnode 1025 (see
 ``pagemig.real.nodemask``).
+
+move_pages passes its arrays to the kernel by buffer: numpy arrays of the
+kernel's element types (pages ``uint64``, nodes ``int32``) go as they are,
+without a copy; other integer arrays and lists are converted once, in
+numpy. The kernel writes status into an ``int32`` array that becomes the
+result's ``status_array`` (``pagemig.results.MovePagesResult``).
 """
 
 from __future__ import annotations
 
-import operator
 import os
-from collections.abc import Iterable
-from typing import Any
+from functools import lru_cache
 
 import numpy as np
 
-from ..results import MovePagesResult, move_pages_error
-from .nodemask import MAXNODE, NODEMASK_BITS, NODEMASK_LONGS, mask_to_nodes, nodes_to_mask
+from ..argcheck import (
+    IntSequence,
+    address_arg,
+    get_mempolicy_args,
+    mbind_args,
+    mempolicy_args,
+    move_pages_args,
+    pid_arg,
+    required_nodes,
+)
+from ..results import STATUS_UNWRITTEN, MovePagesResult, move_pages_error
+from .nodemask import MAXNODE, NODEMASK_LONGS, mask_to_nodes, nodes_to_mask
 from .procfs import NumaMapsEntry, read_numa_maps
 from .sysio import KernelIO, SysIO
-from .uapi import MPOL_F_ADDR
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-UINT_MAX = 2**32 - 1
-ULONG_MAX = 2**64 - 1
+
+@lru_cache(maxsize=1)
+def default_sysio() -> SysIO:
+    """The live kernel (one ``SysIO``: opening libc once, not at every call)."""
+    return SysIO()
 
 
 def syscall_error(rc: int) -> OSError:
@@ -44,50 +57,11 @@ def syscall_error(rc: int) -> OSError:
     return OSError(-rc, os.strerror(-rc))
 
 
-def _int_arg(name: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be an int, not a bool")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
-    if not low <= number <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {number}")
-    return number
+def _mask(nodes: list[int] | None) -> list[int] | None:
+    return None if nodes is None else nodes_to_mask(nodes)
 
 
-def _int_list(name: str, values: Iterable[int], low: int, high: int) -> list[int]:
-    """A list of ints from any iterable of ints, or a one-dimensional numpy integer array."""
-    if isinstance(values, np.ndarray):
-        return _int_list_numpy(name, values, low, high)
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise TypeError(f"{name} must be a sequence of ints, not {type(values).__name__}")
-    return [_int_arg(f"{name}[{i}]", value, low, high) for i, value in enumerate(values)]
-
-
-def _int_list_numpy(name: str, values: np.ndarray[Any, Any], low: int, high: int) -> list[int]:
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {values.shape}")
-    if values.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integers, not {values.dtype}")
-    numbers: list[int] = values.tolist()
-    if numbers and (min(numbers) < low or max(numbers) > high):
-        i = next(i for i, number in enumerate(numbers) if not low <= number <= high)
-        raise ValueError(f"{name}[{i}] must be in [{low}, {high}], got {numbers[i]}")
-    return numbers
-
-
-def _pid_arg(pid: Any) -> int:
-    return _int_arg("pid (0 = the calling process)", pid, 0, INT_MAX)
-
-
-def _mask_arg(name: str, nodes: Iterable[int] | None) -> list[int] | None:
-    if nodes is None:
-        return None
-    return nodes_to_mask(_int_list(name, nodes, 0, NODEMASK_BITS - 1))
-
-
-def move_pages(pid: int, pages: Iterable[int], nodes: Iterable[int] | None = None,
+def move_pages(pid: int, pages: IntSequence, nodes: IntSequence | None = None,
                flags: int = 0, *, sysio: KernelIO | None = None) -> MovePagesResult:
     """move_pages(2): move each page of process ``pid`` to its node, or (nodes=None) ask where it is.
 
@@ -98,24 +72,19 @@ def move_pages(pid: int, pages: Iterable[int], nodes: Iterable[int] | None = Non
     during migration (their batch's statuses are then left unwritten).
     Raises ``OSError`` for a whole-call error (EINVAL bad flags, EPERM,
     ESRCH, ENODEV bad node, EACCES node outside the target's cpuset, EFAULT);
-    ``err.result`` holds the statuses written before the failure, if any.
+    ``err.result`` holds the statuses written before the failure (None where
+    the kernel wrote none), as the model's does.
     """
-    pid = _pid_arg(pid)
-    addresses = _int_list("pages", pages, 0, ULONG_MAX)
-    targets = None if nodes is None else _int_list("nodes", nodes, INT_MIN, INT_MAX)
-    if targets is not None and len(targets) != len(addresses):
-        raise ValueError(f"nodes has {len(targets)} entries, pages has {len(addresses)}")
-    flags = _int_arg("flags", flags, INT_MIN, INT_MAX)
-    io = sysio if sysio is not None else SysIO()
-    status: list[int | None] = [None] * len(addresses)
-    rc = io.move_pages(pid, len(addresses), addresses, targets, status, flags)
+    args = move_pages_args(pid, pages, nodes, flags)
+    io = sysio if sysio is not None else default_sysio()
+    status = np.full(len(args.pages), STATUS_UNWRITTEN, dtype=np.int32)
+    rc = io.move_pages(args.pid, len(args.pages), args.pages, args.nodes, status, args.flags)
     if rc < 0:
-        written = any(code is not None for code in status)
-        raise move_pages_error(rc, MovePagesResult(status, 0) if written else None)
+        raise move_pages_error(rc, MovePagesResult(status, 0))
     return MovePagesResult(status, rc)
 
 
-def migrate_pages(pid: int, old_nodes: Iterable[int], new_nodes: Iterable[int], *,
+def migrate_pages(pid: int, old_nodes: IntSequence, new_nodes: IntSequence, *,
                   sysio: KernelIO | None = None) -> int:
     """migrate_pages(2): move every page of process ``pid`` on ``old_nodes`` to ``new_nodes``.
 
@@ -123,17 +92,17 @@ def migrate_pages(pid: int, old_nodes: Iterable[int], new_nodes: Iterable[int], 
     in both sets stay. Return: the number of pages that could not be moved.
     Raises ``OSError`` (EINVAL: new nodes not allowed, ESRCH, EPERM).
     """
-    pid = _pid_arg(pid)
-    old_mask = _mask_arg("old_nodes", _required("old_nodes", old_nodes))
-    new_mask = _mask_arg("new_nodes", _required("new_nodes", new_nodes))
-    io = sysio if sysio is not None else SysIO()
-    rc = io.migrate_pages(pid, MAXNODE, old_mask, new_mask)
+    checked_pid = pid_arg(pid)
+    old_mask = nodes_to_mask(required_nodes("old_nodes", old_nodes))
+    new_mask = nodes_to_mask(required_nodes("new_nodes", new_nodes))
+    io = sysio if sysio is not None else default_sysio()
+    rc = io.migrate_pages(checked_pid, MAXNODE, old_mask, new_mask)
     if rc < 0:
         raise syscall_error(rc)
     return rc
 
 
-def mbind(addr: int, length: int, mode: int, nodes: Iterable[int] | None, flags: int = 0, *,
+def mbind(addr: int, length: int, mode: int, nodes: IntSequence | None, flags: int = 0, *,
           sysio: KernelIO | None = None) -> None:
     """mbind(2): set the policy of ``[addr, addr + length)`` of this process.
 
@@ -141,22 +110,19 @@ def mbind(addr: int, length: int, mode: int, nodes: Iterable[int] | None, flags:
     MPOL_LOCAL expect. ``flags`` MPOL_MF_MOVE / MPOL_MF_MOVE_ALL migrate the
     pages already there; MPOL_MF_STRICT fails with EIO if some cannot be.
     """
-    addr = _int_arg("addr", addr, 0, ULONG_MAX)
-    length = _int_arg("length", length, 0, ULONG_MAX)
-    mode = _int_arg("mode", mode, INT_MIN, INT_MAX)
-    mask = _mask_arg("nodes", nodes)
-    flags = _int_arg("flags", flags, 0, UINT_MAX)
-    io = sysio if sysio is not None else SysIO()
+    addr, length, mode, node_ids, flags = mbind_args(addr, length, mode, nodes, flags)
+    mask = _mask(node_ids)
+    io = sysio if sysio is not None else default_sysio()
     rc = io.mbind(addr, length, mode, mask, MAXNODE if mask is not None else 0, flags)
     if rc < 0:
         raise syscall_error(rc)
 
 
-def set_mempolicy(mode: int, nodes: Iterable[int] | None = None, *, sysio: KernelIO | None = None) -> None:
+def set_mempolicy(mode: int, nodes: IntSequence | None = None, *, sysio: KernelIO | None = None) -> None:
     """set_mempolicy(2): the policy of the calling thread for its future allocations."""
-    mode = _int_arg("mode", mode, INT_MIN, INT_MAX)
-    mask = _mask_arg("nodes", nodes)
-    io = sysio if sysio is not None else SysIO()
+    mode, node_ids = mempolicy_args(mode, nodes)
+    mask = _mask(node_ids)
+    io = sysio if sysio is not None else default_sysio()
     rc = io.set_mempolicy(mode, mask, MAXNODE if mask is not None else 0)
     if rc < 0:
         raise syscall_error(rc)
@@ -171,75 +137,71 @@ def get_mempolicy(addr: int | None = None, flags: int = 0, *,
     MPOL_F_NODE, a node id. With MPOL_F_MEMS_ALLOWED the nodes are the
     thread's allowed nodes.
     """
-    flags = _int_arg("flags", flags, 0, ULONG_MAX)
-    if addr is not None:
-        addr = _int_arg("addr", addr, 0, ULONG_MAX)
-        flags |= MPOL_F_ADDR
-    elif flags & MPOL_F_ADDR:
-        raise ValueError("addr: MPOL_F_ADDR given without an address")
-    io = sysio if sysio is not None else SysIO()
+    address, flags = get_mempolicy_args(addr, flags)
+    io = sysio if sysio is not None else default_sysio()
     mode_out = [0]
     mask_out = [0] * NODEMASK_LONGS
-    rc = io.get_mempolicy(mode_out, mask_out, MAXNODE, addr if addr is not None else 0, flags)
+    rc = io.get_mempolicy(mode_out, mask_out, MAXNODE, address, flags)
     if rc < 0:
         raise syscall_error(rc)
     return mode_out[0], mask_to_nodes(mask_out)
 
 
-def _required(name: str, nodes: Iterable[int] | None) -> Iterable[int]:
-    if nodes is None:
-        raise TypeError(f"{name} must be a collection of node ids, not None")
-    return nodes
-
-
 class Process:
-    """A live process, by pid; 0 is the calling process (whoever calls, as for the system calls)."""
+    """This Python process as the caller of the live kernel's placement system calls.
 
-    __slots__ = ("_sysio", "pid")
+    The live side of ``pagemig.api.PlacementProcess``: the same methods,
+    arguments, results and errors as the model's ``pagemig.Process``. Calls
+    that take a pid act on that process (0: this one); mbind and
+    get/set_mempolicy act on the caller (set_mempolicy on its calling thread).
+    ``sysio`` is the kernel to use: the live one by default, or a
+    ``RecordingSysIO`` that records the calls or replays a recorded session.
+    """
 
-    def __init__(self, pid: int, sysio: KernelIO | None = None) -> None:
-        self.pid = _pid_arg(pid)
-        self._sysio: KernelIO = sysio if sysio is not None else SysIO()
+    __slots__ = ("_sysio",)
+
+    def __init__(self, sysio: KernelIO | None = None) -> None:
+        self._sysio: KernelIO = sysio if sysio is not None else default_sysio()
 
     def __repr__(self) -> str:
-        return f"Process({self.pid})"
+        return f"<real.Process pid={self.pid}>"
 
-    def is_caller(self) -> bool:
-        return self.pid in (0, os.getpid())
+    @property
+    def pid(self) -> int:
+        """This process's pid as the kernel numbers it (after fork(), the child's)."""
+        return os.getpid()
 
-    def _caller_only(self, call: str) -> None:
-        if not self.is_caller():
-            raise ValueError(f"pid: {call} acts on the calling process only, this handle is for {self.pid}")
-
-    def move_pages(self, pages: Iterable[int], nodes: Iterable[int] | None = None,
+    def move_pages(self, pid: int, pages: IntSequence, nodes: IntSequence | None = None,
                    flags: int = 0) -> MovePagesResult:
-        """move_pages(2) on this process's pages; see ``pagemig.real.move_pages``."""
-        return move_pages(self.pid, pages, nodes, flags, sysio=self._sysio)
+        """move_pages(2) of process ``pid`` (0: this one); see ``pagemig.real.move_pages``."""
+        return move_pages(pid, pages, nodes, flags, sysio=self._sysio)
 
-    def migrate_pages(self, old_nodes: Iterable[int], new_nodes: Iterable[int]) -> int:
-        """migrate_pages(2) on this process; the number of pages not migrated."""
-        return migrate_pages(self.pid, old_nodes, new_nodes, sysio=self._sysio)
+    def migrate_pages(self, pid: int, old_nodes: IntSequence, new_nodes: IntSequence) -> int:
+        """migrate_pages(2) of process ``pid``; the number of pages not migrated."""
+        return migrate_pages(pid, old_nodes, new_nodes, sysio=self._sysio)
 
-    def mbind(self, addr: int, length: int, mode: int, nodes: Iterable[int] | None, flags: int = 0) -> None:
-        """mbind(2); only for the calling process."""
-        self._caller_only("mbind")
+    def mbind(self, addr: int, length: int, mode: int, nodes: IntSequence | None, flags: int = 0) -> None:
+        """mbind(2) on this process's memory."""
         mbind(addr, length, mode, nodes, flags, sysio=self._sysio)
 
     def get_mempolicy(self, addr: int | None = None, flags: int = 0) -> tuple[int, frozenset[int]]:
-        """get_mempolicy(2); only for the calling process."""
-        self._caller_only("get_mempolicy")
+        """get_mempolicy(2) of the calling thread, or of this process's VMA at ``addr``."""
         return get_mempolicy(addr, flags, sysio=self._sysio)
 
-    def set_mempolicy(self, mode: int, nodes: Iterable[int] | None = None) -> None:
-        """set_mempolicy(2); only for the calling process (its calling thread)."""
-        self._caller_only("set_mempolicy")
+    def set_mempolicy(self, mode: int, nodes: IntSequence | None = None) -> None:
+        """set_mempolicy(2) of the calling thread."""
         set_mempolicy(mode, nodes, sysio=self._sysio)
 
-    def numa_maps(self) -> list[NumaMapsEntry]:
+    def numa_maps(self, pid: int = 0) -> list[NumaMapsEntry]:
         """/proc/PID/numa_maps (/proc/self for pid 0), parsed."""
-        return read_numa_maps(self.pid, sysio=self._sysio)
+        return read_numa_maps(pid_arg(pid), sysio=self._sysio)
+
+    def node_of(self, addr: int) -> int | None:
+        """The node of this process's page at ``addr`` (a one-page move_pages query), or None."""
+        code = self.move_pages(0, [address_arg(addr)]).status[0]
+        return code if code is not None and code >= 0 else None
 
 
 def this_process(sysio: KernelIO | None = None) -> Process:
-    """The calling process, as pid 0 (after fork() that is the child, as for the system calls)."""
-    return Process(0, sysio)
+    """This process, as the caller of the placement system calls (``pagemig.api.PlacementProcess``)."""
+    return Process(sysio)

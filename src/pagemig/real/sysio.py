@@ -11,8 +11,13 @@ The system-call methods take the C arguments as plain Python values (ints,
 lists of ints, ``None`` for NULL) and return what the kernel returns: a
 non-negative value, or ``-errno``. They do not raise for kernel errors; the
 public functions of ``pagemig.real`` turn a negative value into ``OSError``.
-Output buffers are Python lists that the call fills in. Files are read the
-way Python reads them: a failure raises ``OSError`` at once.
+Output buffers are Python lists that the call fills in, except move_pages',
+whose three arrays are numpy arrays of the kernel's element types (pages
+``uint64``, nodes and status ``int32``) passed to the kernel by address,
+without a copy; the kernel writes ``status`` in place and leaves the slots
+it does not write as they were (callers pre-fill them with
+``STATUS_UNWRITTEN``). Files are read the way Python reads them: a failure
+raises ``OSError`` at once.
 
 Node masks are lists of ``unsigned long`` words with ``maxnode`` = bits + 1,
 as the kernel's ``get_nodes()`` reads them (see ``pagemig.real.nodemask``).
@@ -32,6 +37,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
+from ..results import STATUS_UNWRITTEN
 from .nodemask import BITS_PER_LONG
 
 # System call numbers, by platform.machine() (arch/x86/entry/syscalls/syscall_64.tbl,
@@ -43,19 +52,14 @@ SYSCALL_NUMBERS: dict[str, dict[str, int]] = {
                 "migrate_pages": 238, "move_pages": 239},
 }
 
-# move_pages(2) status slots are pre-filled with this value; a slot that still
-# holds it after the call was not written by the kernel (node ids are >= 0 and
-# errors are -1..-4095, so INT_MIN is never a real answer).
-STATUS_UNWRITTEN = -(2**31)
-
 Result = int | str | list[str]
 
 
 class KernelIO(Protocol):
     """What ``pagemig.real`` needs from a kernel: five system calls and two file reads."""
 
-    def move_pages(self, pid: int, count: int, pages: Sequence[int], nodes: Sequence[int] | None,
-                   status: list[int | None], flags: int) -> int: ...
+    def move_pages(self, pid: int, count: int, pages: npt.NDArray[np.uint64],
+                   nodes: npt.NDArray[np.int32] | None, status: npt.NDArray[np.int32], flags: int) -> int: ...
 
     def migrate_pages(self, pid: int, maxnode: int, old_nodes: Sequence[int] | None,
                       new_nodes: Sequence[int] | None) -> int: ...
@@ -95,7 +99,16 @@ def mask_words(maxnode: int) -> int:
     return (maxnode - 1 + BITS_PER_LONG - 1) // BITS_PER_LONG
 
 
-def _check_room(what: str, buffer: Sequence[Any] | None, needed: int) -> None:
+def _check_array(what: str, array: Any, dtype: type[np.generic], needed: int) -> None:
+    """The kernel will access ``needed`` elements of ``array`` at its address: it must be
+    a C-contiguous 1-D array of ``dtype`` that long."""
+    if (not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1
+            or not array.flags.c_contiguous):
+        raise TypeError(f"{what} must be a C-contiguous one-dimensional {np.dtype(dtype)} array")
+    _check_room(what, array, needed)
+
+
+def _check_room(what: str, buffer: Sequence[Any] | np.ndarray[Any, Any] | None, needed: int) -> None:
     if buffer is not None and len(buffer) < needed:
         raise ValueError(f"{what} has {len(buffer)} entries; the kernel would access {needed}")
 
@@ -123,18 +136,19 @@ class SysIO:
         rc = self._syscall(ctypes.c_long(self._numbers[name]), *args)
         return -ctypes.get_errno() if rc == -1 else rc
 
-    def move_pages(self, pid: int, count: int, pages: Sequence[int], nodes: Sequence[int] | None,
-                   status: list[int | None], flags: int) -> int:
-        """move_pages(2). Fills ``status``: written slots get the kernel's int, the rest None."""
-        for what, buffer in (("pages", pages), ("nodes", nodes), ("status", status)):
-            _check_room(what, buffer, count)
-        c_pages = (ctypes.c_void_p * len(pages))(*pages)
-        c_nodes = None if nodes is None else (ctypes.c_int * len(nodes))(*nodes)
-        c_status = (ctypes.c_int * len(status))(*([STATUS_UNWRITTEN] * len(status)))
-        rc = self._call("move_pages", ctypes.c_long(pid), ctypes.c_ulong(count), c_pages, c_nodes,
-                        c_status, ctypes.c_long(flags))
-        status[:] = [None if value == STATUS_UNWRITTEN else value for value in c_status]
-        return rc
+    def move_pages(self, pid: int, count: int, pages: npt.NDArray[np.uint64],
+                   nodes: npt.NDArray[np.int32] | None, status: npt.NDArray[np.int32], flags: int) -> int:
+        """move_pages(2) on the arrays' own memory: the kernel writes ``status`` in place."""
+        _check_array("pages", pages, np.uint64, count)
+        if nodes is not None:
+            _check_array("nodes", nodes, np.int32, count)
+        _check_array("status", status, np.int32, count)
+        if not status.flags.writeable:
+            raise ValueError("status must be a writeable array")
+        return self._call("move_pages", ctypes.c_long(pid), ctypes.c_ulong(count),
+                          ctypes.c_void_p(pages.ctypes.data),
+                          None if nodes is None else ctypes.c_void_p(nodes.ctypes.data),
+                          ctypes.c_void_p(status.ctypes.data), ctypes.c_long(flags))
 
     def migrate_pages(self, pid: int, maxnode: int, old_nodes: Sequence[int] | None,
                       new_nodes: Sequence[int] | None) -> int:
@@ -260,19 +274,22 @@ class RecordingSysIO:
     def _record(self, name: str, args: dict[str, Any], result: Result, out: dict[str, Any]) -> None:
         self.calls.append(SysCall(name, args, result, out))
 
-    def move_pages(self, pid: int, count: int, pages: Sequence[int], nodes: Sequence[int] | None,
-                   status: list[int | None], flags: int) -> int:
-        args = {"pid": pid, "count": count, "pages": list(pages),
-                "nodes": None if nodes is None else list(nodes), "status": len(status), "flags": flags}
+    def move_pages(self, pid: int, count: int, pages: npt.NDArray[np.uint64],
+                   nodes: npt.NDArray[np.int32] | None, status: npt.NDArray[np.int32], flags: int) -> int:
+        args = {"pid": pid, "count": count, "pages": pages.tolist(),
+                "nodes": None if nodes is None else nodes.tolist(), "status": len(status), "flags": flags}
         source = self._source("move_pages")
         if isinstance(source, Reply):
             rc = _int_result(source)
             written = list(source.out.get("status", []))
             _check_room("status", status, len(written))
-            status[:] = written + [None] * (len(status) - len(written))
+            for i, code in enumerate(written):
+                if code is not None:  # None: a slot the kernel left as it was
+                    status[i] = code
         else:
             rc = source.move_pages(pid, count, pages, nodes, status, flags)
-        self._record("move_pages", args, rc, {"status": list(status)})
+        self._record("move_pages", args, rc,
+                     {"status": [None if code == STATUS_UNWRITTEN else code for code in status.tolist()]})
         return rc
 
     def migrate_pages(self, pid: int, maxnode: int, old_nodes: Sequence[int] | None,
