@@ -103,12 +103,18 @@ def test_hostile_scenarios_are_refused_naming_the_line(
 
 def test_a_node_mask_the_kernel_refuses_is_its_einval(tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A node a mask can hold but MAX_NUMNODES cannot is the kernel's EINVAL;
+    one no 1024-bit mask can hold is refused before the call (exit 2)."""
     path = tmp_path / "einval.scn"
-    path.write_text("spawn p\np: set_mempolicy bind 1099511627776 => errno=EINVAL\n"
-                    "p: map a anon 1\np: mbind a:0 bind 1099511627776 => errno=EINVAL\n"
-                    "p: migrate self 0 1099511627776 => errno=EINVAL\n")
+    path.write_text("spawn p\np: set_mempolicy bind 1000 => errno=EINVAL\n"
+                    "p: map a anon 1\np: mbind a:0 bind 1000 => errno=EINVAL\n"
+                    "p: migrate self 0 1000 => errno=EINVAL\n")
     assert main(["run", str(path)]) == 0
     assert "0 mismatch(es)" in capsys.readouterr().out
+    path.write_text("spawn p\np: set_mempolicy bind 1099511627776 => errno=EINVAL\n")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: nodes[0] must be in [0, 1023], got 1099511627776" in err
 
 
 def _fifo(tmp_path: Path) -> Path:
