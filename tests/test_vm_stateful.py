@@ -44,6 +44,7 @@ from pagemig import PAGE_SIZE, Machine
 from pagemig.mm.cred import CAP_FULL_SET
 from pagemig.mm.filemap import PAGECACHE_TAG_DIRTY
 from pagemig.mm.fs import Inode
+from pagemig.mm.highmem import page_bytes
 from pagemig.mm.mmap import PROT_NONE, PROT_READ, PROT_WRITE, VM_LOCKED, VM_READ, VM_WRITE
 from pagemig.mm.page_alloc import nr_free_pages
 from pagemig.mm.page_writeback import clear_page_dirty_for_io
@@ -577,6 +578,24 @@ class VirtualMemory(RuleBasedStateMachine):
             for index in written:
                 lo, hi = index * PS, min(inode.i_size, (index + 1) * PS)
                 assert bytes(inode.store[lo:hi]) == bytes(backing.data[lo:hi])
+                # block_write_full_page zeroes the part of the page past EOF.
+                backing.data[hi:(index + 1) * PS] = bytes((index + 1) * PS - hi)
+
+    def eof_tails_written(self) -> None:
+        """After a step that may have written file pages back (reclaim's
+        pageout, migration's writeout): the part past EOF of a disk file's
+        last page is zeroed by every writepage (block_write_full_page), and
+        reads back as zeros once the page has left the page cache. A tail
+        the shadow holds nonzero is zeros in the model exactly when that
+        happened: the page is gone, or its tail is all zeros."""
+        for inode, backing in self.files:
+            lo = inode.i_size
+            if inode.store is None or lo % PS == 0:
+                continue
+            hi = (lo // PS + 1) * PS
+            page = inode.mapping.page_tree.get(lo // PS)
+            if page is None or not any(page_bytes(page)[lo % PS:]):
+                backing.data[lo:hi] = bytes(hi - lo)
 
     # --- invariants ----------------------------------------------------------------------------
 

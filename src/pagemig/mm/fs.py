@@ -187,10 +187,38 @@ def _write_to_store(inode: Inode, page: Page) -> None:
 def block_write_full_page(page: Page, wbc: object) -> int:
     """Write a dirty page through its buffers: the bytes reach the store at
     submission; the page stays under writeback until the I/O completes.
-    Context: page locked, PG_dirty already cleared by the caller."""
+
+    A page straddling i_size has its part past EOF zeroed first, on every
+    writepage, because it may be mmapped: "writes to that region are not
+    written out to the file" (what a shared mapping wrote there is lost).
+    A page wholly past i_size (a truncation in progress) loses its buffers
+    and is not written.
+
+    Context: page locked, PG_dirty already cleared by the caller.
+    Return: 0 (the page unlocked), or -EIO from the "writepage" fault point.
+    Kernel: fs/buffer.c block_write_full_page_endio (2.6.35), reached from
+        ext2_writepage and fat_writepage through block_write_full_page.
+    """
 
     inode = page.mapping.host  # type: ignore[union-attr]
     assert isinstance(inode, Inode)
+    end_index = inode.i_size >> PAGE_SHIFT
+    if page.index >= end_index:  # not fully inside i_size
+        offset = inode.i_size & (PAGE_SIZE - 1)
+        if page.index >= end_index + 1 or not offset:
+            if page_has_buffers(page):  # do_invalidatepage(page, 0)
+                block_invalidate(inode.mapping, page)
+            unlock_page(page)
+            return 0  # don't care
+        kmap(page)[offset:PAGE_SIZE] = 0  # zero_user_segment(page, offset, PAGE_CACHE_SIZE)
+    return _block_write_full_page(inode, page)
+
+
+def _block_write_full_page(inode: Inode, page: Page) -> int:
+    """Submit the page's buffers for writing (see block_write_full_page).
+
+    Kernel: fs/buffer.c __block_write_full_page (2.6.35).
+    """
     machine = inode.machine
     if machine.should_fail("writepage", path=inode.path, index=page.index):
 

@@ -1,0 +1,58 @@
+"""Regressions found by the long soak of test_ksm_swap_stateful
+(tests/test_ksm_swap_soak.py), each as the short sequence that shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagemig import PAGE_SIZE, Machine
+from pagemig.mm.filemap import filemap_fdatawrite
+
+PS = PAGE_SIZE
+SIZE = PS - 1000  # a file whose only page straddles EOF
+
+
+@pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
+@pytest.mark.parametrize("fs", ["ext2", "vfat"])
+def test_writepage_zeroes_the_tail_past_eof(profile: str, fs: str) -> None:
+    """What a shared mapping writes past EOF in a file's last page is not
+    written out, and block_write_full_page zeroes it in the page on every
+    writepage ("it may be mmapped"); the bytes before EOF reach the file."""
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=1000, cpu=0)
+    inode = m.create_file("/f", size=SIZE, fs=fs, data=b"x" * SIZE)
+    a = p.mmap(PS, file=inode, shared=True)
+    p.write(a + SIZE - 4, b"y" * 1004)  # 4 bytes inside the file, 1000 past EOF
+    assert p.read(a + SIZE, 1000) == b"y" * 1000  # in the page until written back
+    assert filemap_fdatawrite(inode.mapping) == 0
+    m.complete_writeback()
+    m.check()
+    assert p.read(a + SIZE - 4, 4) == b"yyyy"
+    assert p.read(a + SIZE, 1000) == bytes(1000)
+    assert bytes(inode.store[SIZE - 8:]) == b"xxxxyyyy"
+
+
+@pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
+def test_tail_past_eof_after_reclaim(profile: str) -> None:
+    """The soak's first failure (issue 21's KSM soak, 6.1, failure (a)): a
+    shared mapping wrote past EOF, reclaim wrote the page out and freed it,
+    and a private mapping of the same page read it back: zeros past EOF, as
+    in the kernel (the shadow of the stateful test expected the bytes)."""
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=1000, cpu=0)
+    inode = m.create_file("/f", size=SIZE, fs="ext2", data=b"x" * SIZE)
+    shared = p.mmap(PS, file=inode, shared=True)
+    private = p.mmap(PS, file=inode)
+    p.write(shared + SIZE, b"k" * 1000)
+    p.munmap(shared, PS)
+    assert p.read(private + SIZE, 1000) == b"k" * 1000
+    p.munmap(private, PS)
+    private = p.mmap(PS, file=inode)
+    m.deactivate_all(0)
+    m.reclaim(0, 64)  # pageout: writepage
+    m.complete_writeback()
+    m.deactivate_all(0)
+    m.reclaim(0, 64)
+    assert 0 not in inode.mapping.page_tree
+    assert p.read(private, PS) == b"x" * SIZE + bytes(1000)
+    m.check()
