@@ -56,3 +56,25 @@ def test_tail_past_eof_after_reclaim(profile: str) -> None:
     assert 0 not in inode.mapping.page_tree
     assert p.read(private, PS) == b"x" * SIZE + bytes(1000)
     m.check()
+
+
+@pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
+def test_ramfs_pages_stay_out_of_zone_movable(profile: str) -> None:
+    """The soak's offline_pages -EAGAIN (2.6.35): a dirty ramfs page, which
+    can never migrate (no ->migratepage, no ->writepage: writeout's -EINVAL
+    every pass), had been allocated in ZONE_MOVABLE, so offlining that zone
+    ran into the timeout. ramfs_get_inode sets its mapping's gfp mask to
+    GFP_HIGHUSER: its pages come from ZONE_NORMAL and the movable range
+    offlines."""
+    m = Machine(nodes=2, node_memory="4MiB", movable_memory="2MiB", profile=profile)
+    p = m.spawn(uid=1000, cpu=0)
+    inode = m.create_file("/r", size=PS, fs="ramfs")
+    a = p.mmap(PS, file=inode, shared=True)
+    p.write(a, b"r" * 16)
+    page = inode.mapping.page_tree[0]
+    assert page.zone.name != "Movable"
+    zone = m.nodes[0].node_zones[-1]
+    assert zone.name == "Movable"
+    m.offline_pages(zone.zone_start_pfn, zone.spanned_pages)
+    assert p.read(a, 16) == b"r" * 16
+    m.check()

@@ -48,7 +48,7 @@ from .filemap import (
     find_or_create_page,
     remove_from_page_cache,
 )
-from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
+from .gfp import _GFP_ZERO, GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE
 from .highmem import kmap, page_bytes
 from .hugetlb import (
     HPAGE_SIZE,
@@ -77,7 +77,7 @@ from .page import (
     page_mapped,
 )
 from .page_writeback import cancel_dirty_page, set_page_writeback
-from .pagemap import AS_EIO, lock_page, mapping_set_unevictable, unlock_page
+from .pagemap import AS_EIO, lock_page, mapping_set_gfp_mask, mapping_set_unevictable, unlock_page
 from .spinlock import spin_lock_irq, spin_unlock_irq
 from .swap import lru_cache_add_anon, put_page
 from .swap_state import (
@@ -108,6 +108,9 @@ class Inode:
         self.store: np.ndarray | None = (np.zeros(size, dtype=np.uint8) if kind.disk_backed else None)
         self.mapping = AddressSpace(machine, self, kind.a_ops, account_dirty=kind.account_dirty,
                                     writeback=kind.disk_backed)
+        # inode_init_always gives every mapping GFP_HIGHUSER_MOVABLE; ramfs's
+        # pages, which cannot migrate, stay out of ZONE_MOVABLE.
+        mapping_set_gfp_mask(self.mapping, kind.gfp_mask)
         if kind.unevictable:
             mapping_set_unevictable(self.mapping)
         # shmem_inode_info: swap entries of pages swapped out, by index.
@@ -319,6 +322,7 @@ class FsKind:
     unevictable: bool = False
     huge_pages: bool = False  # hugetlbfs: 2 MiB pages, see hugetlb.py
     describes: str = ""
+    gfp_mask: int = GFP_HIGHUSER_MOVABLE  # the mapping's, for its page-cache pages
 
 
 FS_KINDS: dict[str, FsKind] = {
@@ -330,8 +334,9 @@ FS_KINDS: dict[str, FsKind] = {
                    describes="writepage but no migratepage: fallback_migrate_page"),
     "xfsbuf": FsKind("xfsbuf", XFS_BUF_AOPS, False, True,
                      describes="XFS buffer-cache pages: fail_migrate_page"),
-    "ramfs": FsKind("ramfs", RAMFS_AOPS, False, False, unevictable=True,
-                    describes="ramfs: unevictable, no writepage, no migratepage"),
+    # ramfs_get_inode: mapping_set_gfp_mask(GFP_HIGHUSER), mapping_set_unevictable
+    "ramfs": FsKind("ramfs", RAMFS_AOPS, False, False, unevictable=True, gfp_mask=GFP_HIGHUSER,
+                    describes="ramfs: unevictable, no writepage, no migratepage, not movable"),
     "hugetlbfs": FsKind("hugetlbfs", HUGETLBFS_AOPS, False, False, huge_pages=True,
                         describes="hugetlbfs: 2 MiB huge pages from the pool, never migrated"),
 }
