@@ -78,3 +78,38 @@ def test_ramfs_pages_stay_out_of_zone_movable(profile: str) -> None:
     m.offline_pages(zone.zone_start_pfn, zone.spanned_pages)
     assert p.read(a, 16) == b"r" * 16
     m.check()
+
+
+@pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
+def test_ksm_merge_into_a_locked_vma_mlocks_the_ksm_page(profile: str) -> None:
+    """try_to_merge_one_page in a VM_LOCKED VMA munlocks the page merged
+    away and mlocks the KSM page (2.6.35; 6.1's page_remove_rmap and
+    page_add_anon_rmap do the same): the KSM page is then unevictable, and
+    reclaim leaves every mapping of it, locked or not, in place."""
+    from pagemig.mm.mmzone import ZoneStatItem
+    from pagemig.mm.page import PageKsm, PageMlocked, PageUnevictable
+    from pagemig.mm.pgtable import pte_present
+
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=0, cpu=0)
+    a = p.mmap(4 * PS, populate=True)
+    p.madvise_mergeable(a, 4 * PS)
+    for i in range(4):
+        p.write(a + i * PS, b"k" * PS)
+    p.mlock(a + 2 * PS, 2 * PS)  # the last two pages locked: merged into the first
+    assert m.ksm_merge() == 3
+    m.check()
+    vpns = [(a >> 12) + i for i in range(4)]
+    kpage = m.pfn_to_page(p.mm.ptes[vpns[0]] >> 12)
+    assert PageKsm(kpage) and PageMlocked(kpage) and PageUnevictable(kpage)
+    assert sum(z.vm_stat[ZoneStatItem.NR_MLOCK] for z in m.zones()) == 1
+    for node in (0, 1):
+        m.deactivate_all(node)
+        m.reclaim(node, 64)
+    assert all(pte_present(p.mm.ptes[v]) for v in vpns)
+    m.check()
+    p.munlock(a + 2 * PS, 2 * PS)
+    assert not PageMlocked(kpage)
+    assert sum(z.vm_stat[ZoneStatItem.NR_MLOCK] for z in m.zones()) == 0
+    assert all(p.read(a + i * PS, PS) == b"k" * PS for i in range(4))
+    m.check()
