@@ -113,3 +113,56 @@ def test_ksm_merge_into_a_locked_vma_mlocks_the_ksm_page(profile: str) -> None:
     assert sum(z.vm_stat[ZoneStatItem.NR_MLOCK] for z in m.zones()) == 0
     assert all(p.read(a + i * PS, PS) == b"k" * PS for i in range(4))
     m.check()
+
+
+@pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
+def test_migrated_dirty_tmpfs_page_is_tagged_dirty_but_never_written_back(profile: str) -> None:
+    """migrate_page_copy marks the new page dirty with
+    __set_page_dirty_nobuffers, which tags it dirty in the tmpfs radix tree;
+    tmpfs has no writeback (BDI_CAP_NO_WRITEBACK), so fsync-style writeback
+    writes nothing (the soak's stateful writeback rule called
+    shmem_writepage on such a page, still mapped: its BUG_ON)."""
+    from pagemig.mm.filemap import PAGECACHE_TAG_DIRTY
+
+    m = Machine(nodes=2, node_memory="4MiB", swap="4MiB", profile=profile)
+    p = m.spawn(uid=0, cpu=0)
+    inode = m.create_file("/t", size=PS, fs="tmpfs")
+    a = p.mmap(PS, file=inode, shared=True)
+    p.write(a, b"t" * 8)
+    assert p.move_pages(0, [a], [1], 2).status == [1]
+    assert 0 in inode.mapping.tags[PAGECACHE_TAG_DIRTY]
+    assert filemap_fdatawrite(inode.mapping) == 0
+    assert not m.writeback_queue
+    assert p.read(a, 8) == b"t" * 8
+    m.check()
+
+
+def test_block_write_full_page_of_a_page_under_writeback_is_a_bug() -> None:
+    """__block_write_full_page: BUG_ON(PageWriteback(page)). Writeback
+    (write_cache_pages) skips or waits for a page still under writeback, as
+    filemap_fdatawrite does; calling ->writepage on one is a caller's bug (the
+    soak's stateful writeback rule did, after pageout, and completed the same
+    page's writeback twice)."""
+    from pagemig import KernelBug
+    from pagemig.mm.page import PageDirty, PageWriteback
+    from pagemig.mm.page_writeback import clear_page_dirty_for_io
+    from pagemig.mm.pagemap import lock_page, unlock_page
+
+    m = Machine(nodes=2, node_memory="4MiB")
+    p = m.spawn(uid=1000, cpu=0)
+    inode = m.create_file("/f", size=PS, fs="ext2", data=b"x" * PS)
+    a = p.mmap(PS, file=inode, shared=True)
+    p.write(a, b"1")
+    assert filemap_fdatawrite(inode.mapping) == 0  # under writeback now
+    p.write(a, b"2")  # dirty again
+    page = inode.mapping.page_tree[0]
+    assert PageWriteback(page) and PageDirty(page)
+    assert filemap_fdatawrite(inode.mapping) == 0  # skips it
+    assert len(m.writeback_queue) == 1
+    lock_page(page)
+    assert clear_page_dirty_for_io(page)
+    assert inode.mapping.a_ops.writepage is not None
+    with pytest.raises(KernelBug, match="under writeback"):
+        inode.mapping.a_ops.writepage(page, None)
+    m.complete_writeback()
+    unlock_page(page)

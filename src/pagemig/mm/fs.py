@@ -229,6 +229,7 @@ def _block_write_full_page(inode: Inode, page: Page) -> int:
         inode.mapping.flags |= 1 << AS_EIO
         unlock_page(page)
         return -errno.EIO
+    BUG_ON(PageWriteback(page), "__block_write_full_page of a page under writeback")
     if not page_has_buffers(page):
         create_empty_buffers(page, BLOCKSIZE, (1 << BH_Dirty) | (1 << BH_Uptodate))
     _write_to_store(inode, page)
