@@ -83,6 +83,7 @@ class KsmSwapMemory(VirtualMemory):
     def reclaim(self, node: int, n: int) -> None:
         self.m.deactivate_all(node)
         event(f"reclaim: {'some' if self.m.reclaim(node, n) else 'none'}")
+        self.eof_tails_written()
 
     @rule()
     def complete_writeback(self) -> None:
@@ -113,6 +114,8 @@ class KsmSwapMemory(VirtualMemory):
             assert err.errno == errno.EBUSY, err
             event("offline: EBUSY")
             return
+        finally:
+            self.eof_tails_written()  # dirty file pages migrate by writeout
         event("offline: done")
         self.offlined.add(node)
         self.free_at_boot -= end - start  # its frames are gone, not free

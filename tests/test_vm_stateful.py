@@ -44,9 +44,11 @@ from pagemig import PAGE_SIZE, Machine
 from pagemig.mm.cred import CAP_FULL_SET
 from pagemig.mm.filemap import PAGECACHE_TAG_DIRTY
 from pagemig.mm.fs import Inode
+from pagemig.mm.highmem import page_bytes
 from pagemig.mm.mmap import PROT_NONE, PROT_READ, PROT_WRITE, VM_LOCKED, VM_READ, VM_WRITE
+from pagemig.mm.page import PageWriteback
 from pagemig.mm.page_alloc import nr_free_pages
-from pagemig.mm.page_writeback import clear_page_dirty_for_io
+from pagemig.mm.page_writeback import clear_page_dirty_for_io, wait_on_page_writeback
 from pagemig.mm.pagemap import lock_page, unlock_page
 from pagemig.mm.swap import lru_add_drain_all
 from pagemig.process import Process
@@ -559,13 +561,24 @@ class VirtualMemory(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def writeback(self, data: st.DataObject) -> None:
-        """write_cache_pages on one file; the bytes written must be the shadow's."""
+        """write_cache_pages (WB_SYNC_ALL, as fsync) on one file; the bytes
+        written must be the shadow's. A page still under writeback (pageout
+        started it, a write dirtied it again) is waited for first."""
         inode, backing = data.draw(st.sampled_from(self.files), label="file")
         mapping = inode.mapping
         written = []
+        if not mapping.cap_writeback:
+            # tmpfs and ramfs (BDI_CAP_NO_WRITEBACK): __filemap_fdatawrite_range
+            # returns at once, though a migrated dirty tmpfs page is tagged
+            # dirty (migrate_page_copy's __set_page_dirty_nobuffers); only
+            # reclaim writes shmem pages, unmapped, to swap.
+            event("writeback: not a writeback mapping")
+            return
         for index in sorted(mapping.tags[PAGECACHE_TAG_DIRTY]):
             page = mapping.page_tree[index]
             lock_page(page)
+            if PageWriteback(page):
+                wait_on_page_writeback(page)
             if clear_page_dirty_for_io(page) and mapping.a_ops.writepage is not None:
                 assert mapping.a_ops.writepage(page, None) == 0
                 written.append(index)
@@ -577,6 +590,24 @@ class VirtualMemory(RuleBasedStateMachine):
             for index in written:
                 lo, hi = index * PS, min(inode.i_size, (index + 1) * PS)
                 assert bytes(inode.store[lo:hi]) == bytes(backing.data[lo:hi])
+                # block_write_full_page zeroes the part of the page past EOF.
+                backing.data[hi:(index + 1) * PS] = bytes((index + 1) * PS - hi)
+
+    def eof_tails_written(self) -> None:
+        """After a step that may have written file pages back (reclaim's
+        pageout, migration's writeout): the part past EOF of a disk file's
+        last page is zeroed by every writepage (block_write_full_page), and
+        reads back as zeros once the page has left the page cache. A tail
+        the shadow holds nonzero is zeros in the model exactly when that
+        happened: the page is gone, or its tail is all zeros."""
+        for inode, backing in self.files:
+            lo = inode.i_size
+            if inode.store is None or lo % PS == 0:
+                continue
+            hi = (lo // PS + 1) * PS
+            page = inode.mapping.page_tree.get(lo // PS)
+            if page is None or not any(page_bytes(page)[lo % PS:]):
+                backing.data[lo:hi] = bytes(hi - lo)
 
     # --- invariants ----------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from .filemap import (
     find_or_create_page,
     remove_from_page_cache,
 )
-from .gfp import _GFP_ZERO, GFP_HIGHUSER_MOVABLE
+from .gfp import _GFP_ZERO, GFP_HIGHUSER, GFP_HIGHUSER_MOVABLE
 from .highmem import kmap, page_bytes
 from .hugetlb import (
     HPAGE_SIZE,
@@ -77,7 +77,7 @@ from .page import (
     page_mapped,
 )
 from .page_writeback import cancel_dirty_page, set_page_writeback
-from .pagemap import AS_EIO, lock_page, mapping_set_unevictable, unlock_page
+from .pagemap import AS_EIO, lock_page, mapping_set_gfp_mask, mapping_set_unevictable, unlock_page
 from .spinlock import spin_lock_irq, spin_unlock_irq
 from .swap import lru_cache_add_anon, put_page
 from .swap_state import (
@@ -108,6 +108,9 @@ class Inode:
         self.store: np.ndarray | None = (np.zeros(size, dtype=np.uint8) if kind.disk_backed else None)
         self.mapping = AddressSpace(machine, self, kind.a_ops, account_dirty=kind.account_dirty,
                                     writeback=kind.disk_backed)
+        # inode_init_always gives every mapping GFP_HIGHUSER_MOVABLE; ramfs's
+        # pages, which cannot migrate, stay out of ZONE_MOVABLE.
+        mapping_set_gfp_mask(self.mapping, kind.gfp_mask)
         if kind.unevictable:
             mapping_set_unevictable(self.mapping)
         # shmem_inode_info: swap entries of pages swapped out, by index.
@@ -187,10 +190,38 @@ def _write_to_store(inode: Inode, page: Page) -> None:
 def block_write_full_page(page: Page, wbc: object) -> int:
     """Write a dirty page through its buffers: the bytes reach the store at
     submission; the page stays under writeback until the I/O completes.
-    Context: page locked, PG_dirty already cleared by the caller."""
+
+    A page straddling i_size has its part past EOF zeroed first, on every
+    writepage, because it may be mmapped: "writes to that region are not
+    written out to the file" (what a shared mapping wrote there is lost).
+    A page wholly past i_size (a truncation in progress) loses its buffers
+    and is not written.
+
+    Context: page locked, PG_dirty already cleared by the caller.
+    Return: 0 (the page unlocked), or -EIO from the "writepage" fault point.
+    Kernel: fs/buffer.c block_write_full_page_endio (2.6.35), reached from
+        ext2_writepage and fat_writepage through block_write_full_page.
+    """
 
     inode = page.mapping.host  # type: ignore[union-attr]
     assert isinstance(inode, Inode)
+    end_index = inode.i_size >> PAGE_SHIFT
+    if page.index >= end_index:  # not fully inside i_size
+        offset = inode.i_size & (PAGE_SIZE - 1)
+        if page.index >= end_index + 1 or not offset:
+            if page_has_buffers(page):  # do_invalidatepage(page, 0)
+                block_invalidate(inode.mapping, page)
+            unlock_page(page)
+            return 0  # don't care
+        kmap(page)[offset:PAGE_SIZE] = 0  # zero_user_segment(page, offset, PAGE_CACHE_SIZE)
+    return _block_write_full_page(inode, page)
+
+
+def _block_write_full_page(inode: Inode, page: Page) -> int:
+    """Submit the page's buffers for writing (see block_write_full_page).
+
+    Kernel: fs/buffer.c __block_write_full_page (2.6.35).
+    """
     machine = inode.machine
     if machine.should_fail("writepage", path=inode.path, index=page.index):
 
@@ -198,6 +229,7 @@ def block_write_full_page(page: Page, wbc: object) -> int:
         inode.mapping.flags |= 1 << AS_EIO
         unlock_page(page)
         return -errno.EIO
+    BUG_ON(PageWriteback(page), "__block_write_full_page of a page under writeback")
     if not page_has_buffers(page):
         create_empty_buffers(page, BLOCKSIZE, (1 << BH_Dirty) | (1 << BH_Uptodate))
     _write_to_store(inode, page)
@@ -291,6 +323,7 @@ class FsKind:
     unevictable: bool = False
     huge_pages: bool = False  # hugetlbfs: 2 MiB pages, see hugetlb.py
     describes: str = ""
+    gfp_mask: int = GFP_HIGHUSER_MOVABLE  # the mapping's, for its page-cache pages
 
 
 FS_KINDS: dict[str, FsKind] = {
@@ -302,8 +335,9 @@ FS_KINDS: dict[str, FsKind] = {
                    describes="writepage but no migratepage: fallback_migrate_page"),
     "xfsbuf": FsKind("xfsbuf", XFS_BUF_AOPS, False, True,
                      describes="XFS buffer-cache pages: fail_migrate_page"),
-    "ramfs": FsKind("ramfs", RAMFS_AOPS, False, False, unevictable=True,
-                    describes="ramfs: unevictable, no writepage, no migratepage"),
+    # ramfs_get_inode: mapping_set_gfp_mask(GFP_HIGHUSER), mapping_set_unevictable
+    "ramfs": FsKind("ramfs", RAMFS_AOPS, False, False, unevictable=True, gfp_mask=GFP_HIGHUSER,
+                    describes="ramfs: unevictable, no writepage, no migratepage, not movable"),
     "hugetlbfs": FsKind("hugetlbfs", HUGETLBFS_AOPS, False, False, huge_pages=True,
                         describes="hugetlbfs: 2 MiB huge pages from the pool, never migrated"),
 }

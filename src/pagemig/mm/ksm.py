@@ -16,6 +16,7 @@ from .mmap import (
     VM_DONTEXPAND,
     VM_HUGETLB,
     VM_IO,
+    VM_LOCKED,
     VM_MAYSHARE,
     VM_MERGEABLE,
     VM_MIXEDMAP,
@@ -353,6 +354,67 @@ def _replace_page(vma: VmAreaStruct, page: Page, kpage: Page, address: int) -> N
     put_page(page)  # the pte's reference to the duplicate
 
 
+def pages_identical(page1: Page, page2: Page) -> bool:
+    """!memcmp_pages(page1, page2) (mm/ksm.c)."""
+    import numpy as np
+
+    from .highmem import page_bytes
+
+    return bool(np.array_equal(page_bytes(page1), page_bytes(page2)))
+
+
+def try_to_merge_one_page(vma: VmAreaStruct, page: Page, kpage: Page | None, address: int) -> int:
+    """Take one more mapping of ``page`` into KSM: with ``kpage`` None make
+    ``page`` itself the KSM page (write-protected in place), else replace it
+    by ``kpage`` at ``address``. In a VM_LOCKED VMA the mlock goes with the
+    mapping: ``page`` is munlocked and ``kpage`` mlocked (6.1 gets the same
+    from page_remove_rmap and page_add_anon_rmap, which munlock and mlock
+    there since 5.18).
+
+    Context: the caller holds a reference to ``page`` (follow_page's); no
+        page lock held. ``address`` is the page's address in the VMA.
+    Return: 0 when merged (or ``page`` is ``kpage``), -EFAULT otherwise (the
+        page lock was contended, another reference is held, or the contents
+        differ). The VM_MERGEABLE test is the caller's (_candidates), since
+        ``ksm_merge(only_mergeable=False)`` merges any private anonymous VMA.
+    Kernel: mm/ksm.c try_to_merge_one_page L703-L752 (2.6.35); the stable
+        node of a new KSM page is set up here at once rather than by
+        stable_tree_insert.
+    """
+    import errno
+
+    from .mlock import mlock_vma_page, munlock_vma_page
+    from .page import PageMlocked
+    from .pagemap import lock_page
+
+    err = -errno.EFAULT
+    if page is kpage:  # ksm page forked
+        return 0
+    if not PageAnon(page):
+        return err
+    if not trylock_page(page):
+        return err
+    # If this anonymous page is mapped only here, its pte may need to be
+    # write-protected; either way page_count must not be raised.
+    if _write_protect_page(vma, page, address):
+        if kpage is None:
+            assert vma.anon_vma is not None
+            page.mapping = StableNode(page.pfn)  # set_page_stable_node
+            err = 0
+        elif pages_identical(page, kpage):
+            _replace_page(vma, page, kpage, address)
+            err = 0
+    if vma.vm_flags & VM_LOCKED and kpage is not None and not err:
+        munlock_vma_page(page)
+        if not PageMlocked(kpage):
+            unlock_page(page)
+            lock_page(kpage)
+            mlock_vma_page(kpage)
+            page = kpage  # for final unlock
+    unlock_page(page)
+    return err
+
+
 def ksm_merge(machine: Machine, only_mergeable: bool = True) -> int:
     """One full ksmd pass: merge anonymous pages with identical contents.
     Returns the number of pages merged away: ptes redirected to a KSM page
@@ -374,18 +436,14 @@ def ksm_merge(machine: Machine, only_mergeable: bool = True) -> int:
             continue
         kmm, kvma, kaddr, kpage = kpage_item
         get_page(kpage)
-        if not trylock_page(kpage):
-            put_page(kpage)
-            continue
         if not PageKsm(kpage):
-            if not _write_protect_page(kvma, kpage, kaddr):
-                unlock_page(kpage)
+            if try_to_merge_one_page(kvma, kpage, None, kaddr):
                 put_page(kpage)
                 continue
             assert kvma.anon_vma is not None
-            node = StableNode(kpage.pfn)
+            node = page_stable_node(kpage)
+            assert node is not None
             node.hlist.append(RmapItem(kmm, kaddr, kvma.anon_vma_chain[-1].anon_vma))
-            kpage.mapping = node
         stable = page_stable_node(kpage)
         assert stable is not None
         node = stable
@@ -393,16 +451,10 @@ def ksm_merge(machine: Machine, only_mergeable: bool = True) -> int:
             if page is kpage:
                 continue
             get_page(page)
-            if not trylock_page(page):
-                put_page(page)
-                continue
-            if _write_protect_page(vma, page, addr):
+            if try_to_merge_one_page(vma, page, kpage, addr) == 0:
                 assert vma.anon_vma is not None
-                _replace_page(vma, page, kpage, addr)
                 node.hlist.append(RmapItem(mm, addr, vma.anon_vma_chain[-1].anon_vma))
                 merged += 1
-            unlock_page(page)
             put_page(page)
-        unlock_page(kpage)
         put_page(kpage)
     return merged
