@@ -10,7 +10,8 @@ so each level's present check can fail.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import Any, Final, TypeAlias
+from itertools import compress
+from typing import Any, Final, TypeAlias, TypeVar
 
 from .page import PAGE_SHIFT
 from .swapops import swp_entry, swp_offset, swp_type
@@ -158,6 +159,8 @@ PMD_INDEX_MASK: Final = PTRS_PER_PMD - 1
 PUD_INDEX_MASK: Final = PTRS_PER_PUD - 1
 PTE_PAGE_SHIFT: Final = PMD_SHIFT - PAGE_SHIFT  # vpn >> this: the pmd a pte lives under
 _LEVEL_SHIFT: Final = 9  # each level has 512 = 1 << 9 entries
+_INDEX_MASK: Final = (1 << _LEVEL_SHIFT) - 1
+_T = TypeVar("_T")
 _TOP: Final = PTRS_PER_PGD << PGDIR_SHIFT  # 256 TiB: what four levels of 512 entries map
 
 PtePage: TypeAlias = "list[int]"
@@ -226,14 +229,22 @@ def pte_pages_in(pgd: Pgd, lo: int, hi: int) -> Iterator[tuple[int, PtePage]]:
         pud = pgd[g]
         if pud is None:
             continue
-        for u in indices_under(g, lo >> PUD_SHIFT, (hi - 1) >> PUD_SHIFT):
-            pmd = pud[u & PUD_INDEX_MASK]
-            if pmd is None:
-                continue
-            for m in indices_under(u, lo >> PMD_SHIFT, (hi - 1) >> PMD_SHIFT):
-                table = pmd[m & PMD_INDEX_MASK]
-                if table is not None:
-                    yield m, table
+        for u, pmd in _present_under(pud, g, lo >> PUD_SHIFT, (hi - 1) >> PUD_SHIFT):
+            yield from _present_under(pmd, u, lo >> PMD_SHIFT, (hi - 1) >> PMD_SHIFT)
+
+
+def _present_under(table: list[_T | None], parent: int, first: int, last: int) -> list[tuple[int, _T]]:
+    """(index, entry) of the present entries of one level's table under entry
+    ``parent`` whose indices lie in [first, last] (one C-level pass over the
+    slice: most of a table's 512 entries are absent)."""
+    span = indices_under(parent, first, last)
+    if not span:
+        return []
+    offset = span.start & _INDEX_MASK
+    # A present entry is a table (a non-empty list, so true): compress picks
+    # their indices at C speed.
+    present = compress(span, table[offset:offset + len(span)])
+    return [(i, table[i & _INDEX_MASK]) for i in present]  # type: ignore[misc]
 
 
 class PageTables(MutableMapping[int, int]):
