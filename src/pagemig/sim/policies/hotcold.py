@@ -85,15 +85,16 @@ class HotCold(Policy):
         p = self.params
         counts = stats.page_counts
         node = ctx.node
-        present = node >= 0
-        hot = counts >= p.hot_threshold
-        cold = (counts <= p.cold_threshold) & present
-        self.hot_age = np.where(hot, self.hot_age + 1, 0).astype(np.int32)
-        self.cold_age = np.where(cold, self.cold_age + 1, 0).astype(np.int32)
+        # Ages in place: +1 where the page is hot (cold) this epoch, 0 elsewhere.
+        self.hot_age += 1
+        self.hot_age *= counts >= p.hot_threshold
+        self.cold_age += 1
+        self.cold_age *= (counts <= p.cold_threshold) & (node >= 0)
         budget = ctx.budget(p.quota_pages_per_s)
         if budget <= 0:
             return
-        promote = np.flatnonzero((self.hot_age >= p.min_age_epochs) & present & (node != self.fast))
+        # A hot page was accessed, so it is present (its first touch faulted it in).
+        promote = np.flatnonzero((self.hot_age >= p.min_age_epochs) & (node != self.fast))
         promote = promote[np.argsort(-counts[promote], kind="stable")]
         demote = np.empty(0, dtype=np.int64)
         if p.demote:

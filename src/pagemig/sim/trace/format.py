@@ -58,7 +58,8 @@ _NULL_AS: Final = {"cpu": -1, "weight": 1, "ip": 0}
 # "Trace format"): t is mostly increasing (delta), an address's high bytes
 # barely change (byte stream split puts each byte position in its own stream).
 # The other columns keep dictionary encoding (few distinct values).
-_COLUMN_ENCODING: Final = {"t": "DELTA_BINARY_PACKED", "vaddr": "BYTE_STREAM_SPLIT", "ip": "BYTE_STREAM_SPLIT"}
+_COLUMN_ENCODING: Final = {"t": "DELTA_BINARY_PACKED", "vaddr": "BYTE_STREAM_SPLIT",
+                           "ip": "BYTE_STREAM_SPLIT"}
 
 
 class TraceError(ValueError):
