@@ -598,9 +598,9 @@ class Simulation:
             counts = np.rint(counts).astype(np.int64)
         many_threads = len(self.thread_tids) > 1
         tix = self.thread_index(cols["tid"]) if many_threads else None  # tid is read only then
+        accesses = len(idx) if weights is None else int(counts.sum())
         thread_counts = (np.bincount(tix, weights=weights, minlength=len(self.thread_tids)) if tix is not None
-                         else np.array([counts.sum()], dtype=np.int64))
-        accesses = int(counts.sum())
+                         else np.array([accesses], dtype=np.int64))
         stats = EpochStats(index, t_start, t_end, accesses, counts, np.asarray(thread_counts))
         if self.policy.lookahead:
             self.policy.before_epoch(self.ctx, stats)
@@ -609,7 +609,7 @@ class Simulation:
             first = self._first_positions(idx, new)
             threads = tix[first] if tix is not None else np.zeros(len(first), dtype=np.int32)
             self._first_touch(idx[first], threads)
-        pairs = self._pairs(idx, tix, counts, weights)
+        pairs = self._pairs(idx, tix, weights, accesses)
         threads_active = int(np.count_nonzero(thread_counts))
         self.policy.on_epoch(self.ctx, stats)
         rec.end_epoch(self, index, t_start, t_end, accesses, pairs, threads_active, counts)
@@ -630,16 +630,24 @@ class Simulation:
         out: np.ndarray = np.flatnonzero(mark)
         return out
 
-    def _pairs(self, idx: np.ndarray, tix: np.ndarray | None, counts: np.ndarray,
-               weights: np.ndarray | None) -> np.ndarray:
+    def _pairs(self, idx: np.ndarray, tix: np.ndarray | None, weights: np.ndarray | None,
+               accesses: int) -> np.ndarray:
         """Accesses per (CPU node, memory node) pair in this epoch."""
         n = self.topology.nr_nodes
         cpu_nodes = np.unique(self.thread_nodes)
         if len(cpu_nodes) == 1:
-            # Every accessed page is on a node now (its first touch has run).
-            per_node = np.bincount(self.node[idx], weights=weights, minlength=n)
+            # The node of each access: its page's node (every accessed page has one
+            # now, its first touch has run).
             pairs = np.zeros((n, n), dtype=np.int64)
-            pairs[int(cpu_nodes[0])] = per_node if weights is None else np.rint(per_node)
+            row = pairs[int(cpu_nodes[0])]
+            where = self.node[idx]
+            if weights is not None:
+                row[:] = np.rint(np.bincount(where, weights=weights, minlength=n))
+                return pairs
+            # The last node's share is the rest.
+            for m in range(n - 1):
+                row[m] = np.count_nonzero(where == m)
+            row[n - 1] = accesses - row[:n - 1].sum()
             return pairs
         assert tix is not None
         code = self.thread_nodes[tix] * n + self.node[idx]
