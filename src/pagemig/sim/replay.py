@@ -226,7 +226,6 @@ class Simulation:
         self.n_pages = self.ranges.n_pages
         self._map_ranges()
         self.node = np.full(self.n_pages, -1, dtype=np.int16)
-        self._first_at: np.ndarray | None = None  # scratch of _first_positions, made on first use
         self.resident = np.zeros(self.topology.nr_nodes, dtype=np.int64)
         self.recorder = Recorder(self.topology.nr_nodes)
         self.ctx = PolicyContext(self)
@@ -619,11 +618,10 @@ class Simulation:
         in order of access (one pass, no sort)."""
         positions = np.flatnonzero(new[idx])
         pages = idx[positions]
-        if self._first_at is None:
-            self._first_at = np.empty(self.n_pages, dtype=np.int64)
-        first_at = self._first_at
+        small = np.int32 if len(idx) < 2**31 else np.int64
+        first_at = np.empty(self.n_pages, dtype=small)  # only the new pages' slots are used
         first_at[pages] = len(idx)
-        np.minimum.at(first_at, pages, positions)
+        np.minimum.at(first_at, pages, positions.astype(small))
         # The first positions are distinct: marking them orders them.
         mark = np.zeros(len(idx), dtype=bool)
         mark[first_at[np.flatnonzero(new)]] = True
