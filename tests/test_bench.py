@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pagemig.bench import CASES, run, table
+from pagemig.bench import CASES, run, run_sim, sim_table, table
 
 
 def test_quick_benchmark_runs_every_case_and_reports_ratios() -> None:
@@ -47,3 +47,15 @@ def test_live_case_reports_pagemig_against_its_references() -> None:
     assert set(report["ratios"]) >= {"query vs ctypes", "move vs ctypes"}  # type: ignore[arg-type]
     assert report["overhead_us"]["query"] > 0  # type: ignore[index]
     assert "pagemig.real / reference" in live_table(report)
+
+
+def test_sim_case_reports_rates_with_and_without_page_events() -> None:
+    report = run_sim(20_000, 512, repeat=2)
+    assert report["repeat"] == 2 and report["numpy_pass_seconds"] > 0  # type: ignore[operator]
+    for r in report["results"]:  # type: ignore[union-attr]
+        assert r["accesses"] == 20_000 and len(r["runs"]) == 2 and r["seconds"] == min(r["runs"])
+        assert r["fault_seconds"] + r["migration_seconds"] <= r["seconds"]
+        rates = ("accesses_per_s", "accesses_per_s_without_faults", "accesses_per_s_without_page_events")
+        assert r[rates[0]] <= r[rates[1]] <= r[rates[2]]
+    text = sim_table(report)
+    assert "first-touch" in text and "hot-cold" in text and "w/o events" in text and "the best of 2" in text

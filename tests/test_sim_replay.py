@@ -14,6 +14,7 @@ from pagemig.mm.page import Page, get_page
 from pagemig.sim.cost import CostModel, CostParams
 from pagemig.sim.policies import EpochStats, Policy, PolicyContext, make_policy
 from pagemig.sim.policies.damos import parse_schemes
+from pagemig.sim.policies.hotcold import first_by
 from pagemig.sim.replay import Epoch, SimConfig, Simulation
 from pagemig.sim.topology import Topology, load_toml, topology
 
@@ -285,3 +286,13 @@ def test_policy_parameters_are_validated() -> None:
         make_policy("lru")
     with pytest.raises(ValueError, match="scheme file"):
         make_policy("damos")
+
+
+def test_first_by_is_the_prefix_of_a_stable_descending_sort() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        n = int(rng.integers(0, 40))
+        pages = np.sort(rng.choice(1000, n, replace=False))
+        key = rng.integers(0, int(rng.integers(1, 6)), n)
+        k = int(rng.integers(0, n + 2))
+        assert np.array_equal(first_by(pages, key, k), pages[np.argsort(-key, kind="stable")][:k])

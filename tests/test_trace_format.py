@@ -49,6 +49,20 @@ def test_round_trip_in_row_groups(tmp_path: Path) -> None:
     assert batches[0].cpu is None and batches[0].weight is None and batches[0].ip is None
 
 
+def test_writer_encodes_t_by_delta_and_addresses_by_byte_stream_split(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    with TraceWriter(path, TraceMeta("synth")) as writer:
+        writer.write(AccessBatch(t=np.arange(100), vaddr=0x7F0000000000 + np.arange(100) * 4096,
+                                 size=np.full(100, 8), op=np.zeros(100), tid=np.zeros(100),
+                                 ip=np.full(100, 0x401000)))
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+    assert "DELTA_BINARY_PACKED" in encodings["t"]
+    assert "BYTE_STREAM_SPLIT" in encodings["vaddr"] and "BYTE_STREAM_SPLIT" in encodings["ip"]
+    assert group.column(0).compression == "ZSTD"
+    assert np.array_equal(pq.read_table(path)["vaddr"].to_numpy(), 0x7F0000000000 + np.arange(100) * 4096)
+
+
 def test_nullable_columns_fill_partial_nulls(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
     table = _batch(3).to_arrow()

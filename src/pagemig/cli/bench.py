@@ -59,7 +59,8 @@ def bench(
         console = Console(stderr=True)
         accesses, pages = (2_000_000, 1 << 16) if quick else (sim_accesses, sim_pages)
         with console.status("benchmarking") as status:
-            report = run_sim(accesses, pages, progress=lambda what: status.update(f"benchmarking: {what}"))
+            report = run_sim(accesses, pages, progress=lambda what: status.update(f"benchmarking: {what}"),
+                             repeat=repeat)
         print(sim_table(report))
         if json_out is not None:
             json_out.write_text(dumps(report))

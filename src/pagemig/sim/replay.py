@@ -404,12 +404,13 @@ class Simulation:
 
     def page_index(self, vaddr: np.ndarray) -> np.ndarray:
         """Page indices of traced virtual addresses."""
-        pages = (vaddr >> np.uint64(PAGE_SHIFT)).astype(np.int64)
+        vaddr = np.asarray(vaddr, dtype=np.uint64)  # a trace may store vaddr as another integer type
+        pages: np.ndarray = np.right_shift(vaddr, np.uint64(PAGE_SHIFT)).view(np.int64)
         if len(self._delta) == 1:
-            out: np.ndarray = pages - int(self._delta[0])
-            return out
+            pages -= int(self._delta[0])  # in place: the shift made a new array
+            return pages
         r = np.searchsorted(self.ranges.first, pages, side="right") - 1
-        out = pages - self._delta[r]
+        out: np.ndarray = pages - self._delta[r]
         return out
 
     def addresses(self, pages: np.ndarray) -> np.ndarray:
@@ -432,20 +433,22 @@ class Simulation:
         proc, task = self.process, self.process.task
         mm = proc.mm
         addrs = self.addresses(pages).tolist()
-        nodes = np.empty(len(pages), dtype=np.int16)
+        found: list[int] = []
+        record = found.append
         change = np.flatnonzero(np.diff(threads)) + 1
         bounds = [0, *change.tolist(), len(pages)]
         for a, b in itertools.pairwise(bounds):
             task.cpu = int(self.thread_cpu[int(threads[a])])
             with proc.running():
-                for k in range(a, b):
+                for addr in addrs[a:b]:
                     try:
-                        page = user_access(mm, addrs[k], True)
+                        page = user_access(mm, addr, True)
                     except OSError as err:
                         raise SimulationError(
-                            f"the first touch of {addrs[k]:#x} by thread {int(self.thread_tids[threads[a]])} "
+                            f"the first touch of {addr:#x} by thread {int(self.thread_tids[threads[a]])} "
                             f"failed: {err}") from None
-                    nodes[k] = page_to_nid(page)
+                    record(page_to_nid(page))
+        nodes = np.array(found, dtype=np.int16)
         self.node[pages] = nodes
         self.resident += np.bincount(nodes, minlength=self.topology.nr_nodes)
         self.recorder.faults += len(pages)
@@ -599,35 +602,55 @@ class Simulation:
             counts = np.rint(counts).astype(np.int64)
         many_threads = len(self.thread_tids) > 1
         tix = self.thread_index(cols["tid"]) if many_threads else None  # tid is read only then
+        accesses = len(idx) if weights is None else int(counts.sum())
         thread_counts = (np.bincount(tix, weights=weights, minlength=len(self.thread_tids)) if tix is not None
-                         else np.array([counts.sum()], dtype=np.int64))
-        accesses = int(counts.sum())
+                         else np.array([accesses], dtype=np.int64))
         stats = EpochStats(index, t_start, t_end, accesses, counts, np.asarray(thread_counts))
         if self.policy.lookahead:
             self.policy.before_epoch(self.ctx, stats)
         new = (counts > 0) & (self.node < 0)
         if new.any():
-            positions = np.flatnonzero(new[idx])
-            first_pages, first = np.unique(idx[positions], return_index=True)
-            order = np.argsort(first, kind="stable")
-            threads = (tix[positions[first[order]]] if tix is not None
-                       else np.zeros(len(order), dtype=np.int32))
-            self._first_touch(first_pages[order], threads)
-        pairs = self._pairs(idx, tix, counts, weights)
+            first = self._first_positions(idx, new)
+            threads = tix[first] if tix is not None else np.zeros(len(first), dtype=np.int32)
+            self._first_touch(idx[first], threads)
+        pairs = self._pairs(idx, tix, weights, accesses)
         threads_active = int(np.count_nonzero(thread_counts))
         self.policy.on_epoch(self.ctx, stats)
         rec.end_epoch(self, index, t_start, t_end, accesses, pairs, threads_active, counts)
 
-    def _pairs(self, idx: np.ndarray, tix: np.ndarray | None, counts: np.ndarray,
-               weights: np.ndarray | None) -> np.ndarray:
+    def _first_positions(self, idx: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """The position in the epoch of the first access to each page of ``new``,
+        in order of access (one pass, no sort)."""
+        positions = np.flatnonzero(new[idx])
+        pages = idx[positions]
+        small = np.int32 if len(idx) < 2**31 else np.int64
+        first_at = np.empty(self.n_pages, dtype=small)  # only the new pages' slots are used
+        first_at[pages] = len(idx)
+        np.minimum.at(first_at, pages, positions.astype(small))
+        # The first positions are distinct: marking them orders them.
+        mark = np.zeros(len(idx), dtype=bool)
+        mark[first_at[np.flatnonzero(new)]] = True
+        out: np.ndarray = np.flatnonzero(mark)
+        return out
+
+    def _pairs(self, idx: np.ndarray, tix: np.ndarray | None, weights: np.ndarray | None,
+               accesses: int) -> np.ndarray:
         """Accesses per (CPU node, memory node) pair in this epoch."""
         n = self.topology.nr_nodes
         cpu_nodes = np.unique(self.thread_nodes)
         if len(cpu_nodes) == 1:
-            touched = counts > 0
+            # The node of each access: its page's node (every accessed page has one
+            # now, its first touch has run).
             pairs = np.zeros((n, n), dtype=np.int64)
-            pairs[int(cpu_nodes[0])] = np.bincount(self.node[touched], weights=counts[touched],
-                                                   minlength=n).astype(np.int64)
+            row = pairs[int(cpu_nodes[0])]
+            where = self.node[idx]
+            if weights is not None:
+                row[:] = np.rint(np.bincount(where, weights=weights, minlength=n))
+                return pairs
+            # The last node's share is the rest.
+            for m in range(n - 1):
+                row[m] = np.count_nonzero(where == m)
+            row[n - 1] = accesses - row[:n - 1].sum()
             return pairs
         assert tix is not None
         code = self.thread_nodes[tix] * n + self.node[idx]

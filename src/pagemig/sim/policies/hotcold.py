@@ -70,6 +70,29 @@ def split_budget(budget: int, promotions: int, demotions: int, free: int) -> tup
     return promote, max(demote, min(needed, demotions))
 
 
+def first_by(pages: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` of ``pages`` by ``key``, highest first, ties in the
+    order of ``pages``: ``pages[np.argsort(-key, kind="stable")][:k]``, but
+    sorting only those ``k`` (the quota keeps them few; the candidates are
+    often most of the fast tier).
+
+    >>> first_by(np.array([10, 11, 12, 13, 14, 15]), np.array([1, 5, 3, 5, 0, 3]), 3)
+    array([11, 13, 12])
+    """
+    if k >= len(pages):
+        out: np.ndarray = pages[np.argsort(-key, kind="stable")]
+        return out
+    if k <= 0:
+        return pages[:0]
+    kth = key[np.argpartition(key, len(key) - k)[len(key) - k]]  # the k-th highest key
+    chosen = key > kth
+    ties = np.flatnonzero(key == kth)
+    chosen[ties[:k - np.count_nonzero(chosen)]] = True
+    picked = np.flatnonzero(chosen)
+    out = pages[picked[np.argsort(-key[picked], kind="stable")]]
+    return out
+
+
 class HotCold(Policy):
     """DAMOS-style migrate_hot/migrate_cold by access counts, age and quota."""
 
@@ -85,22 +108,21 @@ class HotCold(Policy):
         p = self.params
         counts = stats.page_counts
         node = ctx.node
-        present = node >= 0
-        hot = counts >= p.hot_threshold
-        cold = (counts <= p.cold_threshold) & present
-        self.hot_age = np.where(hot, self.hot_age + 1, 0).astype(np.int32)
-        self.cold_age = np.where(cold, self.cold_age + 1, 0).astype(np.int32)
+        # Ages in place: +1 where the page is hot (cold) this epoch, 0 elsewhere.
+        self.hot_age += 1
+        self.hot_age *= counts >= p.hot_threshold
+        self.cold_age += 1
+        self.cold_age *= (counts <= p.cold_threshold) & (node >= 0)
         budget = ctx.budget(p.quota_pages_per_s)
         if budget <= 0:
             return
-        promote = np.flatnonzero((self.hot_age >= p.min_age_epochs) & present & (node != self.fast))
-        promote = promote[np.argsort(-counts[promote], kind="stable")]
+        # A hot page was accessed, so it is present (its first touch faulted it in).
+        promote = np.flatnonzero((self.hot_age >= p.min_age_epochs) & (node != self.fast))
         demote = np.empty(0, dtype=np.int64)
         if p.demote:
             demote = np.flatnonzero((self.cold_age >= p.min_age_epochs) & (node == self.fast))
-            demote = demote[np.argsort(-self.cold_age[demote], kind="stable")]
         n_promote, n_demote = split_budget(budget, len(promote), len(demote), ctx.free_pages(self.fast))
         if n_demote:
-            ctx.migrate(demote[:n_demote], self.slow)
+            ctx.migrate(first_by(demote, self.cold_age[demote], n_demote), self.slow)
         if n_promote:
-            ctx.migrate(promote[:n_promote], self.fast)
+            ctx.migrate(first_by(promote, counts[promote], n_promote), self.fast)

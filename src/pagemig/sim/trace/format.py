@@ -54,6 +54,12 @@ DEFAULT_ROW_GROUP_ROWS: Final = 1 << 20
 _REQUIRED: Final = ("t", "vaddr", "size", "op", "tid")
 _OPTIONAL: Final = ("cpu", "weight", "ip")
 _NULL_AS: Final = {"cpu": -1, "weight": 1, "ip": 0}
+# Encodings that decode fast and compress well under zstd (docs/simulation.md,
+# "Trace format"): t is mostly increasing (delta), an address's high bytes
+# barely change (byte stream split puts each byte position in its own stream).
+# The other columns keep dictionary encoding (few distinct values).
+_COLUMN_ENCODING: Final = {"t": "DELTA_BINARY_PACKED", "vaddr": "BYTE_STREAM_SPLIT",
+                           "ip": "BYTE_STREAM_SPLIT"}
 
 
 class TraceError(ValueError):
@@ -180,7 +186,8 @@ class TraceWriter:
     Rows go to a hidden temporary file beside ``path``, renamed over ``path``
     by ``close()``; an exception inside ``with`` (or ``abort()``) removes it,
     so a failed conversion never leaves a partial trace behind. A trace with
-    no rows is refused.
+    no rows is refused. Columns are zstd-compressed; ``t`` is delta-encoded and
+    ``vaddr``/``ip`` byte-stream-split (faster to decode, smaller).
     """
 
     def __init__(self, path: str | os.PathLike[str], meta: TraceMeta,
@@ -197,7 +204,9 @@ class TraceWriter:
         _, pq = _pyarrow()
         try:
             self._writer: Any = pq.ParquetWriter(
-                self._tmp, trace_schema(meta), compression="zstd")
+                self._tmp, trace_schema(meta), compression="zstd",
+                use_dictionary=[name for name in (*_REQUIRED, *_OPTIONAL) if name not in _COLUMN_ENCODING],
+                column_encoding=_COLUMN_ENCODING)
         except OSError as err:
             raise TraceError(f"{self.path}: cannot write: {err.strerror or err}") from err
 
