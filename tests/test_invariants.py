@@ -116,3 +116,16 @@ def test_error_message_lists_every_violation(m2: Machine) -> None:
     found = violations(m2)
     assert len(found) == 2
     assert "2 invariant violation(s)" in str(InvariantError(found))
+
+
+def test_broken_lru_links_name_the_list(m2: Machine) -> None:
+    page = lru_anon_page(m2)
+    page.lru_prev = page  # a corrupted back link
+    assert any(v.startswith(f"{page.zone!r} lru {LRU_INACTIVE_ANON}: broken links after 0 entries")
+               for v in violations(m2))
+
+
+def test_a_negative_counter_is_caught(m2: Machine) -> None:
+    zone = m2.nodes[0].node_zones[-1]
+    zone.vm_stat[ZoneStatItem.NR_BOUNCE] = -2
+    assert f"{zone!r}: nr_bounce is negative (-2)" in violations(m2)

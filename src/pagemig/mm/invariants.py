@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr
@@ -130,7 +131,7 @@ def check_lru(ctx: CheckContext) -> None:
         for lru in range(NR_LRU_LISTS):
             head = zone.lru[lru]
             n = 0
-            for page in _walk(ctx, head, f"{zone!r} lru {lru}"):
+            for page in _walk(ctx, head, partial("{!r} lru {}".format, zone, lru)):
                 n += 1
                 if page in ctx.on_lru:
                     ctx.fail(f"{_describe(page)} is on two LRU lists")
@@ -149,13 +150,14 @@ def check_lru(ctx: CheckContext) -> None:
             ctx.fail(f"{_describe(page)} has PG_lru but is on no LRU list")
 
 
-def _walk(ctx: CheckContext, head: ListHead, what: str) -> list[Page]:
+def _walk(ctx: CheckContext, head: ListHead, what: Callable[[], str]) -> list[Page]:
+    """The pages of a list, in order; ``what()`` names the list in a failure."""
     pages: list[Page] = []
     node = head.lru_next
     prev: object = head
     while node is not head:
         if not isinstance(node, Page) or node.lru_prev is not prev:
-            ctx.fail(f"{what}: broken links after {len(pages)} entries")
+            ctx.fail(f"{what()}: broken links after {len(pages)} entries")
             break
         pages.append(node)
         prev = node
@@ -193,7 +195,7 @@ def check_private_lists(ctx: CheckContext) -> None:
         if id(head) in heads_seen:
             continue
         heads_seen.add(id(head))
-        for entry in _walk(ctx, head, f"private list {head!r}"):
+        for entry in _walk(ctx, head, partial("private list {!r}".format, head)):
             ctx.on_private_list.add(entry)
             ctx.ledger.add(entry, "isolated (private list)")
             isolated[(entry.zone, page_is_file_cache(entry))] += 1
@@ -234,6 +236,8 @@ def check_flag_counters(ctx: CheckContext) -> None:
             if zone.vm_stat[item] != counted[(zone, item)]:
                 ctx.fail(f"{zone!r}: {item.name.lower()} {zone.vm_stat[item]} but "
                          f"{counted[(zone, item)]} pages have the flag")
+        if min(zone.vm_stat) >= 0:
+            continue
         for item in ZoneStatItem:
             # NR_SHMEM may go negative per zone (quirk 8, see invariants_vm).
             if zone.vm_stat[item] < 0 and item != ZoneStatItem.NR_SHMEM:

@@ -304,9 +304,10 @@ class PageTables(MutableMapping[int, int]):
     def _ptes_in(self, lo: int, hi: int) -> Iterator[tuple[int, int]]:
         for nr, table in pte_pages_in(self.pgd, lo << PAGE_SHIFT, hi << PAGE_SHIFT):
             base = nr << PTE_PAGE_SHIFT
-            for i, pte in enumerate(table):
-                if pte and lo <= base + i < hi:
-                    yield base + i, pte
+            # The non-none ptes' indices, picked at C speed (most of a pte page is none).
+            for i in compress(range(PTRS_PER_PTE), table):
+                if lo <= base + i < hi:
+                    yield base + i, table[i]
 
     def __repr__(self) -> str:
         return f"PageTables({dict(self.items())!r})"
