@@ -126,6 +126,9 @@ class Machine:
         self.current_cpu = 0
         self.vm_events = [0] * NR_VM_EVENT_ITEMS
         self.mem_section: dict[int, list[Page | None]] = {}
+        self.nr_materialised = 0  # struct pages created (model bookkeeping, for check())
+        self._materialised: list[Page] = []
+        self._materialised_seen = 0
         self.page_waiters: dict[Page, int] = {}
         self.pins: dict[Page, int] = {}
         self.warnings: list[str] = []
@@ -249,6 +252,7 @@ class Machine:
         page = section[pfn & _SECTION_MASK]
         if page is None:
             page = section[pfn & _SECTION_MASK] = Page(pfn, zone)
+            self.nr_materialised += 1
         return page
 
     def _materialise(self, pfn: int) -> Page:
@@ -259,9 +263,14 @@ class Machine:
             node = self.nodes[node.node_id + 1]  # skip memoryless nodes sharing a start pfn
         return self.pfn_to_page_in(pfn, node.zone_for_pfn(pfn))
 
-    def materialised_pages(self) -> Iterator[Page]:
-        for nr in sorted(self.mem_section):
-            yield from filter(None, self.mem_section[nr])
+    def materialised_pages(self) -> list[Page]:
+        """Every struct page created so far, by pfn. A struct page, once
+        created, stays: the list is rebuilt only when one was added since."""
+        if self._materialised_seen != self.nr_materialised:
+            self._materialised = [page for nr in sorted(self.mem_section)
+                                  for page in filter(None, self.mem_section[nr])]
+            self._materialised_seen = self.nr_materialised
+        return self._materialised
 
     # --- policy hooks the allocator consults ----------------------------------------------
 

@@ -65,7 +65,7 @@ class CheckContext:
         self.machine = machine
         self.violations: list[str] = []
         self.ledger = RefLedger()
-        self.pages = list(machine.materialised_pages())
+        self.pages = machine.materialised_pages()  # shared: checkers only read it
         self.on_lru: set[Page] = set()
         self.on_private_list: set[Page] = set()
         self.in_pagevec: set[Page] = set()

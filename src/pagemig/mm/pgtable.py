@@ -225,10 +225,7 @@ def pte_pages_in(pgd: Pgd, lo: int, hi: int) -> Iterator[tuple[int, PtePage]]:
     lo = max(lo, 0)
     if hi <= lo:
         return
-    for g in range(lo >> PGDIR_SHIFT, ((hi - 1) >> PGDIR_SHIFT) + 1):
-        pud = pgd[g]
-        if pud is None:
-            continue
+    for g, pud in _present_under(pgd, 0, lo >> PGDIR_SHIFT, (hi - 1) >> PGDIR_SHIFT):
         for u, pmd in _present_under(pud, g, lo >> PUD_SHIFT, (hi - 1) >> PUD_SHIFT):
             yield from _present_under(pmd, u, lo >> PMD_SHIFT, (hi - 1) >> PMD_SHIFT)
 
