@@ -182,12 +182,12 @@ def test_mapped_swap_cache_pages_are_remapped_in_61() -> None:
 
 def test_memcg_charge_cannot_fail_in_61() -> None:
     text = """
-        memcg small limit=5
+        memcg small limit=3
         spawn p
         p: attach_memcg small
         p: map a anon 2
         p: write a:*
-        p: query self a:* => status=0,0      # its argument arrays are charged while it runs
+        p: query self a:* => status=0,0      # its argument page is the third charge
         p: move self a:* 1 MOVE => {expect}
         check
     """

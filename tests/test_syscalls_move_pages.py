@@ -675,11 +675,11 @@ def test_memcg_charge_failure_is_enomem(m: Machine) -> None:
     mem_cgroup_attach(m, p.pid, group)
     d = Data()
     touched = d.fill(p, p.mmap(2 * PAGE_SIZE), 2)
-    # The three argument arrays (mapped for the call) are charged while it runs.
-    group.limit = group.usage + 3
+    call(p, 0, touched, None)  # the arrays' arena is charged too
+    group.limit = group.usage
     assert call(p, 0, touched, [1, 1]) == (errno.ENOMEM, [None, None])
     assert [p.node_of(a) for a in touched] == [0, 0]
-    assert group.usage == group.limit - 3  # the arrays were unmapped with the call
+    assert group.usage == group.limit
     d.verify()
     group.limit = None
     assert call(p, 0, touched, [1, 1]) == (0, [1, 1])
@@ -790,8 +790,8 @@ def test_count_shorter_than_the_arrays(m: Machine) -> None:
 @pytest.mark.parametrize("profile", ["2.6.35", "6.1"])
 @pytest.mark.parametrize("query", [False, True])
 def test_count_past_the_arrays_faults_at_their_guard_page(profile: str, query: bool) -> None:
-    """The arrays end at a guard page, as a C caller's do, so the read of the
-    entry past the end fails the call with EFAULT. 6.1's do_pages_move reads
+    """The pages array ends at a guard page, as a C caller's arrays do, so the
+    read of the entry past the end fails the call with EFAULT. 6.1's do_pages_move reads
     one entry at a time and has moved the entries before it; 2.6.35 reads a
     whole chunk before doing anything, as both kernels' do_pages_stat do, so
     nothing moves and no status is written."""

@@ -430,20 +430,23 @@ class Process:
         before: list[int | None] = (_pfns_of(target, page_list) if self.machine.account.enabled
                                     else [None] * n)
         marks = (len(self.machine.account.entries), len(self.machine.account.attempts))
-        # Each array ends at a guard page, as the C runner's do: a count past
-        # the end of the arrays faults (EFAULT) instead of reading past it.
-        sizes = [(4 if compat else 8) * n, 4 * n] + ([4 * n] if args.nodes is not None else [])
-        with _guarded_arrays(self, sizes) as (pages_ptr, status_ptr, *rest):
-            nodes_ptr = rest[0] if rest else 0
-            self.write(pages_ptr, args.pages.astype("<u4" if compat else "<u8").tobytes())
-            if args.nodes is not None:
-                self.write(nodes_ptr, args.nodes.astype("<i4").tobytes())
-            self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
-            with self.running() as task:
-                entry = (self.machine.kernel.compat_sys_move_pages if compat
-                         else self.machine.kernel.sys_move_pages)
-                rc = entry(task, pid, nr, pages_ptr, nodes_ptr, status_ptr, flags)
-            raw = self.read(status_ptr, 4 * n)
+        # The pages array ends at the arena's guard page, so a count past the
+        # end faults (EFAULT) where the C runner's arrays fault: both kernels
+        # read pages[i] before nodes[i] and write status[i] only after, so
+        # pages[] is the one array the kernel can run off.
+        end = _arena(self).ensure(16 * n)
+        pages_ptr = end - (4 if compat else 8) * n
+        status_ptr = pages_ptr - 4 * n
+        nodes_ptr = status_ptr - 4 * n if args.nodes is not None else 0
+        self.write(pages_ptr, args.pages.astype("<u4" if compat else "<u8").tobytes())
+        if args.nodes is not None:
+            self.write(nodes_ptr, args.nodes.astype("<i4").tobytes())
+        self.write(status_ptr, _pack([INT_MIN] * n, 4, True))
+        with self.running() as task:
+            entry = (self.machine.kernel.compat_sys_move_pages if compat
+                     else self.machine.kernel.sys_move_pages)
+            rc = entry(task, pid, nr, pages_ptr, nodes_ptr, status_ptr, flags)
+        raw = self.read(status_ptr, 4 * n)
         status: list[int | None] = [None if value == INT_MIN else value
                                     for value in struct.unpack(f"<{n}i", raw)]
         reasons = _reasons(self.machine, page_list, before, status, marks)
@@ -458,7 +461,7 @@ class Process:
         old_mask = NodeMask(required_nodes("old_nodes", old_nodes), "old_nodes", maxnode)
         new_mask = NodeMask(required_nodes("new_nodes", new_nodes), "new_nodes", maxnode)
         old, new = old_mask.packed(), new_mask.packed()
-        base = _arena(self).ensure(len(old) + len(new))
+        base = _arena(self).ensure(len(old) + len(new)) - len(old) - len(new)
         self.write(base, old)
         self.write(base + len(old), new)
         with self.running() as task:
@@ -476,7 +479,7 @@ class Process:
         addr, length, mode, node_ids, flags = mbind_args(addr, length, mode, nodes, flags)
         mask = NodeMask(node_ids, "nodes", maxnode)
         words = mask.packed()
-        base = _arena(self).ensure(len(words))
+        base = _arena(self).ensure(len(words)) - len(words)
         self.write(base, words)
         with self.running() as task:
             rc = self.machine.kernel.sys_mbind(task, addr, length, mode,
@@ -541,7 +544,8 @@ _ARENA_HINT_IA32 = 0x7FF00000  # a 32-bit program's arrays lie below 4 GiB
 
 class _Arena:
     """Where a process keeps the arrays it passes to system calls: an
-    anonymous mapping of its own, as a C program's arrays would be."""
+    anonymous mapping of its own, as a C program's arrays would be, followed
+    by a PROT_NONE guard page (the C runner's arrays end at one too)."""
 
     def __init__(self, proc: Process) -> None:
         self.proc = proc
@@ -549,36 +553,17 @@ class _Arena:
         self.size = 0
 
     def ensure(self, size: int) -> int:
+        """The end of a writable region of at least ``size`` bytes, which the
+        guard page follows (arrays placed to end there fault past their end)."""
         size = max(PAGE_SIZE, -(-size // PAGE_SIZE) * PAGE_SIZE)
         if size > self.size:
             if self.size:
-                self.proc.munmap(self.addr, self.size)
+                self.proc.munmap(self.addr, self.size + PAGE_SIZE)
             hint = _ARENA_HINT_IA32 if self.proc.task.ia32 else _ARENA_HINT
-            self.addr = self.proc.mmap(size, addr=hint)
+            self.addr = self.proc.mmap(size + PAGE_SIZE, addr=hint)
+            self.proc.mprotect(self.addr + size, PAGE_SIZE, PROT_NONE)
             self.size = size
-        return self.addr
-
-
-@contextmanager
-def _guarded_arrays(proc: Process, sizes: list[int]) -> Iterator[list[int]]:
-    """Arrays of ``sizes`` bytes for one system call, each ending exactly at
-    a PROT_NONE guard page, mapped for the call and unmapped after it (the
-    C runner's guarded())."""
-    layout = [-(-size // PAGE_SIZE) for size in sizes]
-    length = (sum(layout) + len(layout)) * PAGE_SIZE
-    hint = _ARENA_HINT_IA32 if proc.task.ia32 else _ARENA_HINT
-    base = proc.mmap(length, addr=hint)
-    addrs = []
-    start = base
-    for pages, size in zip(layout, sizes, strict=True):
-        addrs.append(start + pages * PAGE_SIZE - size)
-        proc.mprotect(start + pages * PAGE_SIZE, PAGE_SIZE, PROT_NONE)
-        start += (pages + 1) * PAGE_SIZE
-    try:
-        yield addrs
-    finally:
-        if proc.alive:
-            proc.munmap(base, length)
+        return self.addr + self.size
 
 
 def _arena(proc: Process) -> _Arena:
