@@ -286,3 +286,15 @@ def test_ctrl_c_stops_with_a_summary(child: tuple[int, int]) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "(stopped by Ctrl-C)" in out and "migrations: 0 calls" in out
+
+
+def test_an_interrupted_epoch_still_counts() -> None:
+    class Interrupting(ToNode):
+        def on_epoch(self, ctx: PolicyContext, stats: EpochStats) -> None:
+            super().on_epoch(ctx, stats)
+            raise KeyboardInterrupt
+
+    daemon = LiveDaemon(100, Interrupting(), interval_ms=10, sysio=FakeKernel(), sleep=lambda s: None)
+    with pytest.raises(KeyboardInterrupt):
+        daemon.run()
+    assert daemon.summary()["migrations"]["succeeded"] == 4 and daemon.summary()["epochs"] == 1

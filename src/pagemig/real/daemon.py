@@ -417,10 +417,17 @@ class LiveDaemon:
         """``setup()`` (if not done) and ``epochs`` steps (None: until interrupted)."""
         if not hasattr(self, "ctx"):
             self.setup()
-        while epochs is None or len(self.reports) < epochs:
-            report = self.step()
-            if on_epoch is not None:
-                on_epoch(report)
+        try:
+            while epochs is None or len(self.reports) < epochs:
+                report = self.step()
+                if on_epoch is not None:
+                    on_epoch(report)
+        except BaseException:
+            # Ctrl-C (or the target exiting) in the middle of an epoch: its calls still count.
+            if self._epoch is not None:
+                self.reports.append(self._epoch)
+                self._epoch = None
+            raise
         return self.reports
 
     # --- what the policy's context calls ---------------------------------------------------
