@@ -21,4 +21,4 @@ def _root(
 
 
 # Subcommand modules register themselves on import.
-from . import bench, conformance, demo, reports, scenario, sim, sweep, trace  # noqa: E402,F401
+from . import bench, conformance, daemon, demo, reports, scenario, sim, sweep, trace  # noqa: E402,F401

@@ -17,7 +17,9 @@ whose three arrays are numpy arrays of the kernel's element types (pages
 without a copy; the kernel writes ``status`` in place and leaves the slots
 it does not write as they were (callers pre-fill them with
 ``STATUS_UNWRITTEN``). Files are read the way Python reads them: a failure
-raises ``OSError`` at once.
+raises ``OSError`` at once. ``ProcessIO`` adds what ``pagemig.real.daemon``
+needs to watch another process: a read at an offset (/proc/PID/pagemap,
+recorded as hex text) and a write (/proc/PID/clear_refs).
 
 Node masks are lists of ``unsigned long`` words with ``maxnode`` = bits + 1,
 as the kernel's ``get_nodes()`` reads them (see ``pagemig.real.nodemask``).
@@ -35,7 +37,7 @@ import platform
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -75,6 +77,15 @@ class KernelIO(Protocol):
     def read_text(self, path: str) -> str: ...
 
     def listdir(self, path: str) -> list[str]: ...
+
+
+class ProcessIO(KernelIO, Protocol):
+    """``KernelIO`` with what a daemon watching another process needs besides: a
+    read at an offset (/proc/PID/pagemap) and a write (/proc/PID/clear_refs)."""
+
+    def read_bytes(self, path: str, offset: int, length: int) -> bytes: ...
+
+    def write_text(self, path: str, text: str) -> None: ...
 
 
 def syscall_numbers(machine: str | None = None) -> dict[str, int] | None:
@@ -193,6 +204,23 @@ class SysIO:
     def listdir(self, path: str) -> list[str]:
         """Directory entries, sorted so that a recorded session replays in the same order."""
         return sorted(os.listdir(path))
+
+    def read_bytes(self, path: str, offset: int, length: int) -> bytes:
+        """``length`` bytes at ``offset`` (one pread; /proc/PID/pagemap gives 8 per page).
+        Fewer come back only at the end of the file."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write ``text`` in one write() (/proc/PID/clear_refs reads one command per write)."""
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
 
 
 def _ulongs(words: Sequence[int] | None) -> Any:
@@ -357,6 +385,41 @@ class RecordingSysIO:
             raise ReplayError(f"listdir({path!r}): reply {result!r} is not a list of names")
         return result
 
+    def read_bytes(self, path: str, offset: int, length: int) -> bytes:
+        """Recorded with the bytes as hex text (``args`` path, offset, length)."""
+        source = self._source("read_bytes")
+        args: dict[str, Any] = {"path": path, "offset": offset, "length": length}
+        result: Result
+        if isinstance(source, Reply):
+            result = source.result
+        else:
+            try:
+                result = _process_io(source, "read_bytes").read_bytes(path, offset, length).hex()
+            except OSError as err:
+                result = -(err.errno or errno.EIO)
+        self._record("read_bytes", args, result, {})
+        if isinstance(result, int):
+            raise OSError(-result, os.strerror(-result), path)
+        if not isinstance(result, str):
+            raise ReplayError(f"read_bytes({path!r}): reply {result!r} is not hex text")
+        return bytes.fromhex(result)
+
+    def write_text(self, path: str, text: str) -> None:
+        """Recorded with result 0, or the failure as a negative errno."""
+        source = self._source("write_text")
+        result: Result
+        if isinstance(source, Reply):
+            result = _int_result(source)
+        else:
+            try:
+                _process_io(source, "write_text").write_text(path, text)
+                result = 0
+            except OSError as err:
+                result = -(err.errno or errno.EIO)
+        self._record("write_text", {"path": path, "text": text}, result, {})
+        if isinstance(result, int) and result < 0:
+            raise OSError(-result, os.strerror(-result), path)
+
     def _read(self, name: str, path: str, live: Callable[[KernelIO], Result]) -> Result:
         """A file read: recorded with its result, or its failure as a negative errno."""
         source = self._source(name)
@@ -371,6 +434,12 @@ class RecordingSysIO:
         if isinstance(result, int):
             raise OSError(-result, os.strerror(-result), path)
         return result
+
+
+def _process_io(backend: KernelIO, name: str) -> ProcessIO:
+    if not hasattr(backend, name):
+        raise ReplayError(f"the backend {type(backend).__name__} has no {name}")
+    return cast(ProcessIO, backend)
 
 
 def _int_result(reply: Reply) -> int:
