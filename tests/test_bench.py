@@ -63,15 +63,16 @@ def test_sim_case_reports_rates_with_and_without_page_events() -> None:
 
 def test_sweep_case_reports_both_engines_and_consistent_ratios() -> None:
     pytest.importorskip("distributed")
-    from pagemig.bench import IN_PROCESS, LOCAL_CLUSTER, SWEEP_CASE, run_sweep_case, sweep_table
+    from pagemig.bench import IN_PROCESS, LOCAL_CLUSTER, PROCESS_POOL, SWEEP_CASE, run_sweep_case, sweep_table
 
     report = run_sweep_case(workers=2, cells=3, accesses=2000, pages=64, overhead_cells=4, repeat=2)
     assert report["case"] == SWEEP_CASE and report["workers"] == 2 and report["repeat"] == 2
     for grid, cells in (("overhead", 4), ("scaling", 3)):
         engines = report[grid]["engines"]
-        assert report[grid]["cells"] == cells and list(engines) == [IN_PROCESS, LOCAL_CLUSTER]
+        assert report[grid]["cells"] == cells and list(engines) == [IN_PROCESS, LOCAL_CLUSTER, PROCESS_POOL]
         assert engines[IN_PROCESS]["engine"] == "this process" and engines[IN_PROCESS]["workers"] == 1
         assert engines[LOCAL_CLUSTER]["engine"] == "a local cluster of 2 worker processes"
+        assert engines[PROCESS_POOL]["workers"] == 2
         for r in engines.values():
             assert r["cells"] == cells and len(r["runs"]) == 2
             assert r["cells_seconds"] == min(run["cells_seconds"] for run in r["runs"])
@@ -86,6 +87,8 @@ def test_sweep_case_reports_both_engines_and_consistent_ratios() -> None:
     ratios = report["ratios"]
     speedup = scaling[LOCAL_CLUSTER]["cells_per_s"] / scaling[IN_PROCESS]["cells_per_s"]
     assert ratios["scaling cells/s, local cluster / in process"] == pytest.approx(speedup)
+    assert ratios["scaling cells/s, local cluster / process pool"] == pytest.approx(
+        scaling[LOCAL_CLUSTER]["cells_per_s"] / scaling[PROCESS_POOL]["cells_per_s"])
     assert ratios["overhead ms/cell, local cluster / in process"] == pytest.approx(
         overhead[LOCAL_CLUSTER]["ms_per_cell"] / overhead[IN_PROCESS]["ms_per_cell"])
     worst = max(e["ms_per_cell"] for e in overhead.values())
@@ -93,7 +96,8 @@ def test_sweep_case_reports_both_engines_and_consistent_ratios() -> None:
         "overhead": worst < report["targets"]["overhead_ms_per_cell"],
         "speedup": speedup >= report["targets"]["speedup"]}
     text = sweep_table(report)
-    assert "local cluster" in text and "in process" in text and "the best of 2" in text
+    assert all(engine in text for engine in (IN_PROCESS, LOCAL_CLUSTER, PROCESS_POOL))
+    assert "the best of 2" in text
     assert "targets: overhead < 50 ms/cell" in text
 
 

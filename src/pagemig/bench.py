@@ -732,7 +732,7 @@ def live_table(report: dict[str, Any]) -> str:
 SWEEP_CASE = "sweep"
 SWEEP_OVERHEAD_TARGET_MS = 50.0   # issue 18: per cell, empty policy on a tiny trace
 SWEEP_SPEEDUP_TARGET = 1.7        # issue 18: on 2 cores, cells of a few seconds
-IN_PROCESS, LOCAL_CLUSTER = "in process", "local cluster"
+IN_PROCESS, LOCAL_CLUSTER, PROCESS_POOL = "in process", "local cluster", "process pool"
 
 
 def _sweep_grid(path: Any, trace: str, policy: str, cells: int, extra: str = "") -> Any:
@@ -777,21 +777,55 @@ def _sweep_once(grid: Any, out: Any, workers: int) -> dict[str, Any]:
             "cell_seconds_median": own[len(own) // 2]}
 
 
+def _noop() -> None:
+    return None
+
+
+def _pool_once(grid: Any, workers: int) -> dict[str, Any]:
+    """The reference for the local cluster: the same cells through ``run_cell`` on a
+    plain pool of ``workers`` spawned processes (no scheduler, no results table),
+    what this machine's cores give a process pool right now. Its start: the pool
+    up (a no-op task per worker); then the cells, as on the cluster."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from .sweep.engine import run_cell
+
+    gc.collect()
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in [pool.submit(_noop) for _ in range(workers)]:
+            future.result()
+        start = time.perf_counter()
+        futures = [pool.submit(run_cell, c.spec, c.trace.path, c.trace.sha256) for c in grid.cells]
+        answers = [future.result() for future in as_completed(futures)]
+        last = time.perf_counter()
+    seconds = time.perf_counter() - t0
+    failed = [a["error"] for a in answers if a["status"] != "ok"]
+    if failed:
+        raise RuntimeError(f"the benchmark's process pool: {len(failed)} cells failed: {failed[0]}")
+    own = sorted(a["seconds"] for a in answers)
+    return {"engine": f"a pool of {workers} spawned processes", "seconds": seconds,
+            "start_seconds": start - t0, "cells_seconds": last - start,
+            "cell_seconds_mean": sum(own) / len(own), "cell_seconds_median": own[len(own) // 2]}
+
+
 def _sweep_engines(grid: Any, tmp: Any, name: str, workers: int, repeat: int,
                    progress: Callable[[str], None] | None) -> dict[str, dict[str, Any]]:
-    """``grid`` swept ``repeat`` times in process and on the local cluster, runs
-    interleaved (each repeat in the other order); per engine, its runs and the
-    figures of its best run (the shortest cells' phase)."""
-    engines = {IN_PROCESS: 1, LOCAL_CLUSTER: workers}
+    """``grid`` swept ``repeat`` times in process and on the local cluster, and its
+    cells run on a plain process pool of as many workers (the reference of what
+    the cores give); runs interleaved (each repeat in another order); per engine,
+    its runs and the figures of its best run (the shortest cells' phase)."""
+    engines = {IN_PROCESS: 1, LOCAL_CLUSTER: workers, PROCESS_POOL: workers}
     runs: dict[str, list[dict[str, Any]]] = {engine: [] for engine in engines}
     order = list(engines)
     for i in range(repeat):
-        for engine in order if i % 2 == 0 else order[::-1]:
+        for engine in order[i % len(order):] + order[:i % len(order)]:
             if progress:
                 progress(f"{name}: {len(grid.cells)} cells {engine}"
                          + (f" (run {i + 1} of {repeat})" if repeat > 1 else ""))
-            runs[engine].append(_sweep_once(grid, tmp / f"{name}-{engine.replace(' ', '-')}-{i}",
-                                            engines[engine]))
+            runs[engine].append(_pool_once(grid, workers) if engine == PROCESS_POOL else _sweep_once(
+                grid, tmp / f"{name}-{engine.replace(' ', '-')}-{i}", engines[engine]))
     cells = len(grid.cells)
     out: dict[str, dict[str, Any]] = {}
     for engine, engine_runs in runs.items():
@@ -814,12 +848,13 @@ def _sweep_engines(grid: Any, tmp: Any, name: str, workers: int, repeat: int,
     return out
 
 
-def run_sweep_case(workers: int | None = None, cells: int | None = None, accesses: int = 4_000_000,
-                   pages: int = 1 << 16, overhead_cells: int = 100, repeat: int = 1,
+def run_sweep_case(workers: int | None = None, cells: int | None = None, accesses: int = 10_000_000,
+                   pages: int = 1 << 18, overhead_cells: int = 100, repeat: int = 1,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Sweeps of two grids, each in this process (``--workers 1``) and on a local
     Dask cluster of ``workers`` processes (default: every core, at least 2), in
-    the same run:
+    the same run, and their cells on a plain pool of as many processes (what
+    the cores give a process pool at the time, without Dask):
 
     * overhead: ``overhead_cells`` cells of first-touch (never migrates) on a
       tiny trace (64 accesses over 16 pages): the engine's time per cell;
@@ -870,6 +905,11 @@ def run_sweep_case(workers: int | None = None, cells: int | None = None, accesse
                     "engines": scaling},
         "ratios": {
             "scaling cells/s, local cluster / in process": speedup,
+            "scaling cells/s, process pool / in process":
+                scaling[PROCESS_POOL]["cells_per_s"] / scaling[IN_PROCESS]["cells_per_s"],
+            # About 1: the cluster gets from the cores what a plain process pool gets.
+            "scaling cells/s, local cluster / process pool":
+                scaling[LOCAL_CLUSTER]["cells_per_s"] / scaling[PROCESS_POOL]["cells_per_s"],
             "scaling cells/s end to end, local cluster / in process":
                 (scaling[LOCAL_CLUSTER]["cells_per_s_end_to_end"]
                  / scaling[IN_PROCESS]["cells_per_s_end_to_end"]),
@@ -890,8 +930,8 @@ def sweep_table(report: dict[str, Any]) -> str:
     best = f", the best of {report['repeat']} runs" if report.get("repeat", 1) > 1 else ""
     lines = [f"implementation of pagemig.mm: {report['implementation']}",
              f"sweeps in this process (--workers 1) and on a local Dask cluster of {report['workers']} "
-             f"worker processes ({report['cores']} cores here){best}; "
-             "cells phase: engine up -> last cell done",
+             f"worker processes ({report['cores']} cores here){best}, and the cells on a plain pool of "
+             f"{report['workers']} processes (no Dask); cells phase: engine up -> last cell done",
              f"{'grid':<10} {'engine':<14} {'cells':>5} {'start s':>8} {'cells s':>8} {'cells/s':>8} "
              f"{'e2e c/s':>8} {'ms/cell':>8} {'in cell':>8} {'median':>8} {'outside':>8}"]
     for grid in ("overhead", "scaling"):
