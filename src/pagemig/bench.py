@@ -724,3 +724,236 @@ def live_table(report: dict[str, Any]) -> str:
     lines.append("pagemig.real around the call (no system call): "
                  + ", ".join(f"{call} {us:.1f} us" for call, us in report["overhead_us"].items()))
     return "\n".join(lines)
+
+
+# --- sweeps (pagemig bench --case sweep) -----------------------------------------------------
+
+
+SWEEP_CASE = "sweep"
+SWEEP_OVERHEAD_TARGET_MS = 50.0   # issue 18: per cell, empty policy on a tiny trace
+SWEEP_SPEEDUP_TARGET = 1.7        # issue 18: on 2 cores, cells of a few seconds
+IN_PROCESS, LOCAL_CLUSTER, PROCESS_POOL = "in process", "local cluster", "process pool"
+
+
+def _sweep_grid(path: Any, trace: str, policy: str, cells: int, extra: str = "") -> Any:
+    """A grid of ``cells`` cells of ``policy`` on ``trace``, all doing the same work:
+    they differ only in the cost model's fault_ns (the modelled time, not the replay)."""
+    from .sweep.grid import load_grid
+
+    path.write_text(f'trace = ["{trace}"]\npolicy = ["{policy}"]\n{extra}'
+                    f"[cost]\nfault_ns = {[1500 + i for i in range(cells)]}\n")
+    grid = load_grid(path)
+    assert len(grid.cells) == cells
+    return grid
+
+
+def _sweep_once(grid: Any, out: Any, workers: int) -> dict[str, Any]:
+    """One sweep of ``grid`` into the fresh directory ``out``: its wall seconds (the
+    whole run_sweep call), the engine's start (the local cluster up, ~0 in process),
+    the cells' phase (engine up -> last cell done), and the mean of the cells' own
+    seconds (run_cell: trace, machine, replay, as the worker timed it)."""
+    import pyarrow.parquet as pq
+
+    from .sweep.engine import run_sweep
+
+    marks: dict[str, float] = {}
+
+    def started(_: Any) -> None:
+        marks["start"] = time.perf_counter()
+
+    def finished(_row: Any, _outcome: Any) -> None:
+        marks["last"] = time.perf_counter()
+
+    gc.collect()
+    t0 = time.perf_counter()
+    outcome = run_sweep(grid, out, workers=workers, on_start=started, on_cell=finished)
+    seconds = time.perf_counter() - t0
+    if outcome.failed or outcome.ran != len(grid.cells):
+        raise RuntimeError(f"the benchmark's sweep on {outcome.engine} ran {outcome.ran} of "
+                           f"{len(grid.cells)} cells, {outcome.failed} failed: {outcome.failures[:1]}")
+    own = sorted(pq.read_table(out / "results.parquet", columns=["cell_seconds"]).column(0).to_pylist())
+    return {"engine": outcome.engine, "seconds": seconds, "start_seconds": marks["start"] - t0,
+            "cells_seconds": marks["last"] - marks["start"], "cell_seconds_mean": sum(own) / len(own),
+            "cell_seconds_median": own[len(own) // 2]}
+
+
+def _noop() -> None:
+    return None
+
+
+def _pool_once(grid: Any, workers: int) -> dict[str, Any]:
+    """The reference for the local cluster: the same cells through ``run_cell`` on a
+    plain pool of ``workers`` spawned processes (no scheduler, no results table),
+    what this machine's cores give a process pool right now. Its start: the pool
+    up (a no-op task per worker); then the cells, as on the cluster."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from .sweep.engine import run_cell
+
+    gc.collect()
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in [pool.submit(_noop) for _ in range(workers)]:
+            future.result()
+        start = time.perf_counter()
+        futures = [pool.submit(run_cell, c.spec, c.trace.path, c.trace.sha256) for c in grid.cells]
+        answers = [future.result() for future in as_completed(futures)]
+        last = time.perf_counter()
+    seconds = time.perf_counter() - t0
+    failed = [a["error"] for a in answers if a["status"] != "ok"]
+    if failed:
+        raise RuntimeError(f"the benchmark's process pool: {len(failed)} cells failed: {failed[0]}")
+    own = sorted(a["seconds"] for a in answers)
+    return {"engine": f"a pool of {workers} spawned processes", "seconds": seconds,
+            "start_seconds": start - t0, "cells_seconds": last - start,
+            "cell_seconds_mean": sum(own) / len(own), "cell_seconds_median": own[len(own) // 2]}
+
+
+def _sweep_engines(grid: Any, tmp: Any, name: str, workers: int, repeat: int,
+                   progress: Callable[[str], None] | None) -> dict[str, dict[str, Any]]:
+    """``grid`` swept ``repeat`` times in process and on the local cluster, and its
+    cells run on a plain process pool of as many workers (the reference of what
+    the cores give); runs interleaved (each repeat in another order); per engine,
+    its runs and the figures of its best run (the shortest cells' phase)."""
+    engines = {IN_PROCESS: 1, LOCAL_CLUSTER: workers, PROCESS_POOL: workers}
+    runs: dict[str, list[dict[str, Any]]] = {engine: [] for engine in engines}
+    order = list(engines)
+    for i in range(repeat):
+        for engine in order[i % len(order):] + order[:i % len(order)]:
+            if progress:
+                progress(f"{name}: {len(grid.cells)} cells {engine}"
+                         + (f" (run {i + 1} of {repeat})" if repeat > 1 else ""))
+            runs[engine].append(_pool_once(grid, workers) if engine == PROCESS_POOL else _sweep_once(
+                grid, tmp / f"{name}-{engine.replace(' ', '-')}-{i}", engines[engine]))
+    cells = len(grid.cells)
+    out: dict[str, dict[str, Any]] = {}
+    for engine, engine_runs in runs.items():
+        best = min(engine_runs, key=lambda r: r["cells_seconds"])
+        ms_per_cell = 1e3 * best["cells_seconds"] / cells
+        out[engine] = {
+            "workers": engines[engine], "engine": best["engine"], "cells": cells,
+            "seconds": best["seconds"], "start_seconds": best["start_seconds"],
+            "cells_seconds": best["cells_seconds"],
+            "cells_per_s": cells / best["cells_seconds"],
+            "cells_per_s_end_to_end": cells / best["seconds"],
+            "ms_per_cell": ms_per_cell,
+            "cell_ms_mean": 1e3 * best["cell_seconds_mean"],
+            "cell_ms_median": 1e3 * best["cell_seconds_median"],  # a worker's first cell imports the model
+            # Worker time per cell outside run_cell: the engine's own (scheduling,
+            # results row, table writes); negative only by noise.
+            "outside_cell_ms": ms_per_cell * engines[engine] - 1e3 * best["cell_seconds_mean"],
+            "runs": engine_runs,
+        }
+    return out
+
+
+def run_sweep_case(workers: int | None = None, cells: int | None = None, accesses: int = 10_000_000,
+                   pages: int = 1 << 18, overhead_cells: int = 100, repeat: int = 1,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Sweeps of two grids, each in this process (``--workers 1``) and on a local
+    Dask cluster of ``workers`` processes (default: every core, at least 2), in
+    the same run, and their cells on a plain pool of as many processes (what
+    the cores give a process pool at the time, without Dask):
+
+    * overhead: ``overhead_cells`` cells of first-touch (never migrates) on a
+      tiny trace (64 accesses over 16 pages): the engine's time per cell;
+    * scaling: ``cells`` cells (default 4 per worker) of hot-cold on a Zipf
+      trace of ``accesses`` over ``pages`` (DRAM for a quarter of them): cells
+      per second on the cluster against in process.
+
+    Every cell of a grid does the same work (cells differ in the cost model's
+    fault_ns only). With ``repeat`` > 1 each sweep runs that many times and the
+    run with the shortest cells' phase is reported."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from .sweep.engine import default_workers
+
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, not {repeat}")
+    workers = workers if workers is not None else max(2, default_workers())
+    if workers < 2:
+        raise ValueError(f"the local cluster needs at least 2 workers, not {workers} "
+                         "(1 worker runs in process, which is the reference)")
+    cells = cells if cells is not None else 4 * workers
+    if cells < 1 or overhead_cells < 1:
+        raise ValueError("a sweep needs at least 1 cell")
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="pagemig-bench-sweep-") as tmp_name:
+        tmp = Path(tmp_name)
+        if progress:
+            progress(f"writing traces: 64 accesses over 16 pages, {accesses} over {pages}")
+        zipf_trace(str(tmp / "tiny.parquet"), 64, 16)
+        zipf_trace(str(tmp / "zipf.parquet"), accesses, pages)
+        fast = max(1, pages // 4) * PAGE_SIZE
+        tiny = _sweep_grid(tmp / "overhead.toml", "tiny.parquet", "first-touch", overhead_cells)
+        big = _sweep_grid(tmp / "scaling.toml", "zipf.parquet", "hot-cold", cells,
+                          f'node_memory = "{fast},{4 * pages * PAGE_SIZE}"\n'
+                          f'epoch = "{max(1, accesses // 8)}"\n')
+        overhead = _sweep_engines(tiny, tmp, "overhead", workers, repeat, progress)
+        scaling = _sweep_engines(big, tmp, "scaling", workers, repeat, progress)
+    worst_overhead = max(e["ms_per_cell"] for e in overhead.values())
+    speedup = scaling[LOCAL_CLUSTER]["cells_per_s"] / scaling[IN_PROCESS]["cells_per_s"]
+    return {
+        "implementation": describe(), "case": SWEEP_CASE, "workers": workers, "cores": default_workers(),
+        "repeat": repeat, "load_average": {"before": load_before[0], "after": os.getloadavg()[0]},
+        "overhead": {"cells": overhead_cells, "accesses": 64, "pages": 16, "policy": "first-touch",
+                     "engines": overhead},
+        "scaling": {"cells": cells, "accesses": accesses, "pages": pages, "policy": "hot-cold",
+                    "engines": scaling},
+        "ratios": {
+            "scaling cells/s, local cluster / in process": speedup,
+            "scaling cells/s, process pool / in process":
+                scaling[PROCESS_POOL]["cells_per_s"] / scaling[IN_PROCESS]["cells_per_s"],
+            # About 1: the cluster gets from the cores what a plain process pool gets.
+            "scaling cells/s, local cluster / process pool":
+                scaling[LOCAL_CLUSTER]["cells_per_s"] / scaling[PROCESS_POOL]["cells_per_s"],
+            "scaling cells/s end to end, local cluster / in process":
+                (scaling[LOCAL_CLUSTER]["cells_per_s_end_to_end"]
+                 / scaling[IN_PROCESS]["cells_per_s_end_to_end"]),
+            # Above 1: each cell ran slower on the cluster (its workers shared the cores, with
+            # each other and with whatever else runs here), which bounds the speedup.
+            "scaling in-cell ms (median), local cluster / in process":
+                scaling[LOCAL_CLUSTER]["cell_ms_median"] / scaling[IN_PROCESS]["cell_ms_median"],
+            "overhead ms/cell, local cluster / in process":
+                overhead[LOCAL_CLUSTER]["ms_per_cell"] / overhead[IN_PROCESS]["ms_per_cell"],
+        },
+        "targets": {"overhead_ms_per_cell": SWEEP_OVERHEAD_TARGET_MS, "speedup": SWEEP_SPEEDUP_TARGET},
+        "met": {"overhead": worst_overhead < SWEEP_OVERHEAD_TARGET_MS,
+                "speedup": speedup >= SWEEP_SPEEDUP_TARGET},
+    }
+
+
+def sweep_table(report: dict[str, Any]) -> str:
+    best = f", the best of {report['repeat']} runs" if report.get("repeat", 1) > 1 else ""
+    lines = [f"implementation of pagemig.mm: {report['implementation']}",
+             f"sweeps in this process (--workers 1) and on a local Dask cluster of {report['workers']} "
+             f"worker processes ({report['cores']} cores here){best}, and the cells on a plain pool of "
+             f"{report['workers']} processes (no Dask); cells phase: engine up -> last cell done",
+             f"{'grid':<10} {'engine':<14} {'cells':>5} {'start s':>8} {'cells s':>8} {'cells/s':>8} "
+             f"{'e2e c/s':>8} {'ms/cell':>8} {'in cell':>8} {'median':>8} {'outside':>8}"]
+    for grid in ("overhead", "scaling"):
+        for engine, r in report[grid]["engines"].items():
+            lines.append(f"{grid:<10} {engine:<14} {r['cells']:>5} {r['start_seconds']:>8.2f} "
+                         f"{r['cells_seconds']:>8.2f} {r['cells_per_s']:>8.2f} "
+                         f"{r['cells_per_s_end_to_end']:>8.2f} {r['ms_per_cell']:>8.1f} "
+                         f"{r['cell_ms_mean']:>8.1f} {r['cell_ms_median']:>8.1f} "
+                         f"{r['outside_cell_ms']:>8.1f}")
+    o, s = report["overhead"], report["scaling"]
+    lines.append(f"overhead: {o['policy']} on {o['accesses']} accesses over {o['pages']} pages; "
+                 f"scaling: {s['policy']} on {s['accesses']:,} Zipf accesses over {s['pages']:,} pages")
+    lines.append("in cell: run_cell's own ms, mean and median (trace, machine, replay; a fresh worker's "
+                 "first cell also imports the model); outside: worker ms per cell outside it "
+                 "(ms/cell x workers - mean in cell)")
+    load = report["load_average"]
+    lines.append(f"load average (1 min): {load['before']:.2f} before, {load['after']:.2f} after")
+    lines.append("ratios: " + ", ".join(f"{name} {value:.2f}" for name, value in report["ratios"].items()))
+    targets, met = report["targets"], report["met"]
+    worst = max(e["ms_per_cell"] for e in o["engines"].values())
+    speedup = report["ratios"]["scaling cells/s, local cluster / in process"]
+    lines.append(f"targets: overhead < {targets['overhead_ms_per_cell']:g} ms/cell: {worst:.1f} at worst "
+                 f"({'met' if met['overhead'] else 'NOT met'}); cluster >= {targets['speedup']:g}x in "
+                 f"process: {speedup:.3f}x ({'met' if met['speedup'] else 'NOT met'})")
+    return "\n".join(lines)

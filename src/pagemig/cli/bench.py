@@ -23,6 +23,12 @@ def bench(
                                      help="--case sim: accesses in the Zipf trace."),
     sim_pages: int = typer.Option(1 << 20, "--sim-pages", min=2, help="--case sim: pages in the trace."),
     live_pages: int = typer.Option(1 << 16, "--live-pages", min=1, help="--case live: pages moved per call."),
+    sweep_workers: int | None = typer.Option(
+        None, "--sweep-workers", min=2, help="--case sweep: local cluster workers (default: all cores)."),
+    sweep_cells: int | None = typer.Option(
+        None, "--sweep-cells", min=1, help="--case sweep: scaling grid cells (default: 4 per worker)."),
+    sweep_accesses: int = typer.Option(10_000_000, "--sweep-accesses", min=1,
+                                       help="--case sweep: accesses of the scaling grid's trace."),
 ) -> None:
     """Measure the model's speed and memory, with ratios to references measured
     in the same run.
@@ -35,12 +41,21 @@ def bench(
     against the same call from C (built with cc when present, else a raw
     ctypes call), best of --repeat (default 5 here).
 
+    `--case sweep` runs two grids in this process (--workers 1) and on a
+    local Dask cluster (--sweep-workers, default all cores): 100 cells of
+    first-touch on a 64-access trace (the engine's overhead per cell) and 4
+    cells per worker of hot-cold on 10 M Zipf accesses over 256 Ki pages
+    (cells of about 3 s here; cells per second), and the same cells on a
+    plain process pool of as many processes, without Dask;
+    --quick: 40 cells, and 200 k accesses over 4 Ki pages.
+
     Example: pagemig bench --quick --json bench.json
     """
     from ..bench import (
         CASES,
         LIVE_CASE,
         SIM_CASE,
+        SWEEP_CASE,
         dumps,
         run,
         run_sim,
@@ -48,6 +63,11 @@ def bench(
         table,
     )
 
+    if SWEEP_CASE in case:
+        if len(case) > 1:
+            raise typer.BadParameter("--case sweep runs alone", param_hint="--case")
+        _sweep(quick, repeat, json_out, sweep_workers, sweep_cells, sweep_accesses)
+        return
     if LIVE_CASE in case:
         if len(case) > 1:
             raise typer.BadParameter("--case live runs alone", param_hint="--case")
@@ -95,5 +115,24 @@ def _live(pages: int, repeat: int, json_out: Path | None) -> None:
     except OSError as err:
         raise CliError(f"--case live: the live kernel's move_pages failed here: {err}") from None
     print(live_table(report))
+    if json_out is not None:
+        json_out.write_text(dumps(report))
+
+
+def _sweep(quick: bool, repeat: int, json_out: Path | None, workers: int | None, cells: int | None,
+           accesses: int) -> None:
+    from ..bench import dumps, run_sweep_case, sweep_table
+    from ..sweep.engine import SweepError
+
+    console = Console(stderr=True)
+    sizes = {"accesses": 200_000, "pages": 1 << 12, "overhead_cells": 40} if quick else {
+        "accesses": accesses, "pages": 1 << 18, "overhead_cells": 100}
+    try:
+        with console.status("benchmarking") as status:
+            report = run_sweep_case(workers, cells, repeat=repeat,
+                                    progress=lambda what: status.update(f"benchmarking: {what}"), **sizes)
+    except SweepError as err:
+        raise CliError(f"--case sweep: {err}") from None
+    print(sweep_table(report))
     if json_out is not None:
         json_out.write_text(dumps(report))
