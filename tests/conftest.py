@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from pagemig import Machine
+from pagemig import Machine, Process
 from pagemig.mm.gfp import GFP_HIGHUSER_MOVABLE, GFP_THISNODE
 from pagemig.mm.list import ListHead, list_add_tail
+from pagemig.mm.memory import follow_page
 from pagemig.mm.mm_inline import page_is_file_cache
+from pagemig.mm.mmap import find_vma
 from pagemig.mm.mmzone import ZoneStatItem
 from pagemig.mm.page import Page
 from pagemig.mm.page_alloc import alloc_pages_exact_node
@@ -42,6 +44,20 @@ def new_on(node: int) -> Callable[[Page, object, object], Page | None]:
     """A new_page_t allocating on ``node`` with GFP_THISNODE."""
     return lambda page, private, result: alloc_pages_exact_node(
         page.zone.machine, node, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0)
+
+
+def page_at(p: Process, addr: int) -> Page:
+    """The struct page that p's pte at ``addr`` points to (the pte must exist)."""
+    return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
+
+
+def follow_page_at(p: Process, addr: int) -> Page | None:
+    """What follow_page finds at ``addr`` in p (None: no VMA, nothing present, no page)."""
+    vma = find_vma(p.mm, addr)
+    if vma is None:
+        return None
+    page = follow_page(vma, addr, 0)
+    return page if isinstance(page, Page) else None
 
 
 @pytest.fixture

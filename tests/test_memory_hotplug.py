@@ -15,11 +15,11 @@ from pagemig.mm.memory_hotplug import (
     scan_lru_pages,
 )
 from pagemig.mm.mmzone import Zone
-from pagemig.mm.page import Page, get_page
+from pagemig.mm.page import get_page
 from pagemig.mm.swap import lru_add_drain_all
 from pagemig.mm.vmstat import PGMIGRATE_FAIL, PGMIGRATE_SUCCESS
 
-from .conftest import alloc, release
+from .conftest import alloc, page_at, release
 
 
 def setup() -> tuple[Machine, Process, Zone]:
@@ -27,9 +27,6 @@ def setup() -> tuple[Machine, Process, Zone]:
     p = m.spawn(uid=0, cpu=0)
     return m, p, m.nodes[0].node_zones[-1]
 
-
-def page_at(p: Process, addr: int) -> Page:
-    return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
 
 
 def populate(p: Process, n: int, drain: bool = True) -> list[int]:

@@ -10,14 +10,13 @@ from pagemig.mm.buffer import buffers_of, get_bh, page_has_buffers, put_bh
 from pagemig.mm.filemap import filemap_fdatawrite
 from pagemig.mm.list import ListHead
 from pagemig.mm.migrate import PageToNode, migrate_pages, remove_migration_ptes
-from pagemig.mm.page import Page
 from pagemig.mm.pagemap import trylock_page, unlock_page
 from pagemig.mm.pgtable import is_swap_pte, pte_to_swp_entry
 from pagemig.mm.swap import lru_add_drain_all
 from pagemig.mm.swapops import is_migration_entry
 from pagemig.process import Process
 
-from .conftest import isolate_onto, new_on
+from .conftest import isolate_onto, new_on, page_at
 
 MOVE = 2
 
@@ -26,9 +25,6 @@ def setup() -> tuple[Machine, Process]:
     m = Machine(nodes=2, node_memory="64MiB", swap="16MiB")
     return m, m.spawn(uid=1000, cpu=0)
 
-
-def page_at(p: Process, addr: int) -> Page:
-    return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
 
 
 def test_traced_migration_emits_kernel_style_events() -> None:

@@ -13,18 +13,14 @@ from pagemig.mm.buffer import buffers_of, get_bh, page_has_buffers, put_bh
 from pagemig.mm.filemap import filemap_fdatawrite
 from pagemig.mm.list import ListHead
 from pagemig.mm.mmzone import LRU_UNEVICTABLE, NR_LRU_BASE, ZoneStatItem
-from pagemig.mm.page import Page
 from pagemig.mm.sched import PF_SWAPWRITE
 from pagemig.mm.vmstat import PGMIGRATE_FAIL, PGMIGRATE_SUCCESS
 from pagemig.process import Process
 
-from .conftest import isolate_onto, new_on
+from .conftest import isolate_onto, new_on, page_at
 
 MOVE, MOVE_ALL = 2, 4
 
-
-def page_at(p: Process, addr: int) -> Page:
-    return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
 
 
 def setup(nodes: int = 2, **kw: object) -> tuple[Machine, Process]:

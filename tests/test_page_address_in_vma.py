@@ -10,13 +10,11 @@ import pytest
 from pagemig import PAGE_SIZE, Machine, Process
 from pagemig.mm import linux61, mempolicy
 from pagemig.mm.mmap import find_vma
-from pagemig.mm.page import Page
+
+from .conftest import page_at
 
 PROFILE_FUNCTIONS = {"2.6.35": mempolicy.page_address_in_vma, "6.1": linux61.page_address_in_vma}
 
-
-def page_at(p: Process, addr: int) -> Page:
-    return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
 
 
 def vma_at(p: Process, addr: int):  # type: ignore[no-untyped-def]

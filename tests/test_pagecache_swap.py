@@ -12,19 +12,17 @@ from pagemig.mm.buffer import page_has_buffers
 from pagemig.mm.filemap import filemap_fdatawrite
 from pagemig.mm.fs import FS_KINDS
 from pagemig.mm.mmzone import ZoneStatItem
-from pagemig.mm.page import Page
 from pagemig.mm.pagemap import AS_EIO
 from pagemig.mm.vmstat import VM_EVENT_NAMES
 from pagemig.process import Process
+
+from .conftest import page_at
 
 
 def setup(**kw: object) -> tuple[Machine, Process]:
     m = Machine(nodes=2, node_memory="64MiB", swap="16MiB", **kw)  # type: ignore[arg-type]
     return m, m.spawn(uid=1000, cpu=0)
 
-
-def page_at(p: Process, addr: int) -> Page:
-    return p.machine.pfn_to_page(p.mm.ptes[addr >> 12] >> 12)
 
 
 def total(m: Machine, item: ZoneStatItem) -> int:

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from pagemig import PAGE_SIZE, Machine
 from pagemig.mm.ksm import ksm_merge
-from pagemig.mm.memory import follow_page
 from pagemig.mm.mempolicy import (
     MPOL_F_ADDR,
     MPOL_F_MEMS_ALLOWED,
@@ -32,8 +31,8 @@ from pagemig.mm.mempolicy import (
     MPOL_F_RELATIVE_NODES,
     MPOL_F_STATIC_NODES,
 )
-from pagemig.mm.mmap import TASK_SIZE, find_vma
-from pagemig.mm.page import Page, get_page
+from pagemig.mm.mmap import TASK_SIZE
+from pagemig.mm.page import get_page
 from pagemig.mm.syscalls import (
     sys_get_mempolicy,
     sys_mbind,
@@ -42,6 +41,8 @@ from pagemig.mm.syscalls import (
     sys_set_mempolicy,
 )
 from pagemig.process import Process
+
+from .conftest import follow_page_at as page_at
 
 ARRAYS = 0x10000000  # 3 pages of argument arrays, then an unmapped page
 ARRAY_PAGES = 3
@@ -64,11 +65,6 @@ class World:
     data: list[tuple[Process, int, bytes]] = field(default_factory=list)
     addrs: list[int] = field(default_factory=list)  # interesting user addresses
 
-
-def page_at(p: Process, addr: int) -> Page | None:
-    vma = find_vma(p.mm, addr)
-    page = follow_page(vma, addr, 0) if vma is not None else None
-    return page if isinstance(page, Page) else None
 
 
 def build_world() -> World:

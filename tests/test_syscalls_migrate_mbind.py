@@ -16,7 +16,6 @@ import pytest
 from pagemig import PAGE_SIZE, Machine
 from pagemig.mm.cpuset import Cpuset
 from pagemig.mm.ksm import ksm_merge
-from pagemig.mm.memory import follow_page
 from pagemig.mm.mempolicy import (
     MPOL_BIND,
     MPOL_DEFAULT,
@@ -28,10 +27,12 @@ from pagemig.mm.mempolicy import (
     MPOL_PREFERRED,
 )
 from pagemig.mm.mmap import VM_HUGETLB, VM_IO, VmOperations, find_vma
-from pagemig.mm.page import Page, PageKsm, get_page, page_mapcount
+from pagemig.mm.page import PageKsm, get_page, page_mapcount
 from pagemig.mm.swap import put_page
 from pagemig.mm.syscalls import sys_mbind, sys_migrate_pages
 from pagemig.process import Process
+
+from .conftest import follow_page_at as page_at
 
 MASKS = 0x10000000  # a page for raw node masks, far from the mmap area
 UNMAPPED = 0x20000000
@@ -61,13 +62,6 @@ class Data:
             if p.alive:
                 assert p.read(addr, len(data)) == data, f"pid {p.pid} {addr:#x} lost its data"
 
-
-def page_at(p: Process, addr: int) -> Page | None:
-    vma = find_vma(p.mm, addr)
-    if vma is None:
-        return None
-    page = follow_page(vma, addr, 0)
-    return page if isinstance(page, Page) else None
 
 
 def nodes_of(p: Process, addrs: list[int]) -> list[int | None]:

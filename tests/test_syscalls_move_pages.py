@@ -22,7 +22,7 @@ from pagemig.mm.fault_inject import FAULT_POINTS
 from pagemig.mm.gfp import GFP_HIGHUSER_MOVABLE, GFP_THISNODE
 from pagemig.mm.ksm import ksm_merge
 from pagemig.mm.memcontrol import mem_cgroup_attach, mem_cgroup_create
-from pagemig.mm.memory import follow_page, pte_alloc_map, set_pte_at, zap_pte_range
+from pagemig.mm.memory import pte_alloc_map, set_pte_at, zap_pte_range
 from pagemig.mm.mempolicy import MPOL_BIND, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL, MPOL_MF_STRICT
 from pagemig.mm.mmap import (
     MM_ANONPAGES,
@@ -55,6 +55,8 @@ from pagemig.mm.swapops import swp_offset
 from pagemig.mm.syscalls import sys_move_pages
 from pagemig.mm.vmscan import isolate_lru_page, putback_lru_page
 from pagemig.process import Process
+
+from .conftest import follow_page_at as page_at
 
 CHUNK = 169  # PAGE_SIZE / sizeof(struct page_to_node) - 1 on x86-64
 MOVE = MPOL_MF_MOVE
@@ -101,13 +103,6 @@ class Data:
             assert p.read(addr, len(data)) == data, f"pid {p.pid} {addr:#x} lost its data"
             assert p.read(addr + PAGE_SIZE - len(data), len(data)) == data[::-1]
 
-
-def page_at(p: Process, addr: int) -> Page | None:
-    vma = find_vma(p.mm, addr)
-    if vma is None:
-        return None
-    page = follow_page(vma, addr, 0)
-    return page if isinstance(page, Page) else None
 
 
 def call(p: Process, pid: int, pages: list[int], nodes: list[int] | None, flags: int = MOVE,

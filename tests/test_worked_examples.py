@@ -14,16 +14,17 @@ import pytest
 
 from pagemig import PAGE_SIZE, Machine
 from pagemig.mm.gfp import GFP_HIGHUSER_MOVABLE, GFP_THISNODE
-from pagemig.mm.memory import follow_page
 from pagemig.mm.mempolicy import MPOL_BIND, MPOL_MF_MOVE, MPOL_MF_MOVE_ALL
 from pagemig.mm.mmap import VM_HUGETLB, find_vma
 from pagemig.mm.mmzone import ZoneStatItem
-from pagemig.mm.page import Page, get_page, page_mapcount
+from pagemig.mm.page import get_page, page_mapcount
 from pagemig.mm.page_alloc import alloc_pages_exact_node
 from pagemig.mm.pgtable import pte_dirty, pte_young
 from pagemig.mm.swap import put_page
 from pagemig.process import Process
 from pagemig.results import MovePagesResult
+
+from .conftest import follow_page_at as page_at
 
 
 @pytest.fixture
@@ -32,13 +33,6 @@ def m() -> Iterator[Machine]:
     yield machine
     machine.check()
 
-
-def page_at(p: Process, addr: int) -> Page | None:
-    vma = find_vma(p.mm, addr)
-    if vma is None:
-        return None
-    page = follow_page(vma, addr, 0)
-    return page if isinstance(page, Page) else None
 
 
 def payload(i: int) -> bytes:
