@@ -40,6 +40,22 @@ _STATUS_TEXT: dict[int, str] = {
 }
 
 
+
+def failure_reason(code: int) -> str:
+    """The name a page's failed migration status is counted under: the errno's
+    name, ``unwritten`` for a slot the kernel left unwritten, ``other-node``
+    for a page that ended on a node other than the one asked for.
+
+    >>> [failure_reason(c) for c in (-16, STATUS_UNWRITTEN, 1, -4095)]
+    ['EBUSY', 'unwritten', 'other-node', 'errno4095']
+    """
+    if code == STATUS_UNWRITTEN:
+        return "unwritten"
+    if code >= 0:
+        return "other-node"
+    return errno.errorcode.get(-code, f"errno{-code}")
+
+
 def decode_status(code: int | None) -> str:
     """Human text for one ``status[]`` value of move_pages(2).
 

@@ -54,7 +54,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..procfs import parse_zoneinfo
-from ..results import STATUS_UNWRITTEN
+from ..results import STATUS_UNWRITTEN, failure_reason
 from ..sim.cost import CostModel
 from ..sim.policies.base import EpochStats, MigrationResult, Policy, PolicyContext
 from ..sim.topology import NodeSpec
@@ -293,14 +293,6 @@ class EpochReport:
         data["pages_per_node"] = {str(k): v for k, v in self.pages_per_node.items()}
         return data
 
-
-def failure_reason(code: int) -> str:
-    """The name a failed page's status is counted under (as ``pagemig sim`` names them)."""
-    if code == STATUS_UNWRITTEN:
-        return "unwritten"
-    if code >= 0:
-        return "other-node"
-    return errno.errorcode.get(-code, f"errno{-code}")
 
 
 class LiveDaemon:

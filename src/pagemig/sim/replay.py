@@ -41,13 +41,14 @@ from ..mm.fault import user_access
 from ..mm.mempolicy import MPOL_MF_MOVE
 from ..mm.mmap import TASK_SIZE
 from ..mm.page import PAGE_SHIFT, PAGE_SIZE, page_to_nid
+from ..results import STATUS_UNWRITTEN, failure_reason
 from .cost import CostModel, CostParams
 from .metrics import Recorder, SimResult
 from .policies.base import EpochStats, MigrationResult, Policy, PolicyContext
 from .topology import Topology
 from .trace.format import TraceReader, open_trace
 
-UNWRITTEN = -(2**31)  # a status slot the kernel left unwritten (6.1: a failed run of pages)
+UNWRITTEN = STATUS_UNWRITTEN  # a status slot the kernel left unwritten (6.1: a failed run of pages)
 _LUT_MAX_TID = 1 << 22
 _BITMAP_MAX_PAGES = 1 << 26
 _DENSE_MAX_PAGES = 1 << 22  # a span this small is mapped whole, without scanning the trace
@@ -522,7 +523,7 @@ class Simulation:
         rec.succeeded += succeeded
         failed = status[~ok]
         for code, count in zip(*np.unique(failed, return_counts=True), strict=True):
-            rec.fail(_reason(int(code)), int(count))
+            rec.fail(failure_reason(int(code)), int(count))
         return MigrationResult(pages, status, succeeded, len(failed))
 
     # --- the replay ---------------------------------------------------------------------
@@ -675,11 +676,3 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         return parts[0]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
-
-def _reason(code: int) -> str:
-    """The name a failed page's status is counted under."""
-    if code == UNWRITTEN:
-        return "unwritten"
-    if code >= 0:
-        return "other-node"
-    return errno.errorcode.get(-code, f"errno{-code}")
