@@ -176,3 +176,15 @@ def test_bad_command_line_arguments_are_exit_2(argv: list[str], message: str, tm
     scn = _write(tmp_path / "ok.scn", b"spawn p\np: map a anon 2\np: write a:*\n")
     assert main([arg.format(scn=scn) for arg in argv]) == 2
     assert f"pagemig: error: {message}" in _one_error_line(capsys)
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pagemig", "trace", "synth", "gauss", "--pages", "1",
+                           "--accesses", "1", "-o", "/nonexistent/x.parquet"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("pagemig: error: unknown pattern 'gauss' "
+                                   "(patterns: uniform, zipf, phases, scan, prodcons)")
