@@ -3,6 +3,8 @@ migration entry waits in migration_entry_wait and sees the new page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from pagemig import PAGE_SIZE, KernelBug, Machine
@@ -14,6 +16,23 @@ from pagemig.mm.swapops import is_migration_entry
 from pagemig.mm.vmstat import VM_EVENT_NAMES
 
 PSWPOUT = VM_EVENT_NAMES.index("pswpout")
+
+
+def holder_then(name: str) -> Callable[[list[SimTask], str, SimTask | None], SimTask]:
+    """A chooser that runs the task "holder" first and, at its first switch
+    point, hands over to ``name``; otherwise the last task runs on."""
+    started: list[bool] = []
+
+    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
+        names = {t.name: t for t in candidates}
+        if "holder" in names and not started:
+            started.append(True)
+            return names["holder"]
+        if last is not None and last.name == "holder" and name in names:
+            return names[name]
+        return last if last in candidates else candidates[0]
+
+    return chooser
 
 
 def test_fault_waits_on_the_migration_entry_and_sees_the_new_page() -> None:
@@ -86,16 +105,7 @@ def test_a_forced_pass_sleeps_on_the_page_lock_until_its_holder_unlocks() -> Non
             schedule_point(m, "holder busy")
         unlock_page(page)
 
-    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
-        names = {t.name: t for t in candidates}
-        if "holder" in names and not out.get("started"):
-            out["started"] = True
-            return names["holder"]
-        if last is not None and last.name == "holder" and "migrate" in names:
-            return names["migrate"]
-        return last if last in candidates else candidates[0]
-
-    sched = DeterministicScheduler(m, chooser)
+    sched = DeterministicScheduler(m, holder_then("migrate"))
     sched.spawn("holder", holder)
     sched.spawn("migrate", lambda: out.setdefault("r", p.move_pages(0, [a], [1], 2)), p.task)
     sched.run()
@@ -261,7 +271,6 @@ def test_mlock_waits_for_a_locked_page_and_mlocks_it() -> None:
     p.write(a, b"held")
     p.write(a + PAGE_SIZE, b"free")
     page = m.pfn_to_page(pte_read(p.mm, a) >> 12)
-    started: list[str] = []
 
     def holder() -> None:
         assert trylock_page(page)
@@ -269,16 +278,7 @@ def test_mlock_waits_for_a_locked_page_and_mlocks_it() -> None:
             schedule_point(m, "holder busy")
         unlock_page(page)
 
-    def chooser(candidates: list[SimTask], reason: str, last: SimTask | None) -> SimTask:
-        names = {t.name: t for t in candidates}
-        if "holder" in names and not started:
-            started.append("holder")
-            return names["holder"]
-        if last is not None and last.name == "holder" and "mlock" in names:
-            return names["mlock"]
-        return last if last in candidates else candidates[0]
-
-    sched = DeterministicScheduler(m, chooser)
+    sched = DeterministicScheduler(m, holder_then("mlock"))
     sched.spawn("holder", holder)
     sched.spawn("mlock", lambda: p.mlock(a, 2 * PAGE_SIZE), p.task)
     sched.run()

@@ -69,7 +69,6 @@ PAGE_SHIFT = PAGE_SIZE.bit_length() - 1
 
 # /proc/PID/pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst).
 PM_PRESENT = 1 << 63
-PM_SWAP = 1 << 62
 PM_SOFT_DIRTY = 1 << 55
 
 ACCESS_SIGNALS = ("auto", "soft-dirty", "present")

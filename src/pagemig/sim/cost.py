@@ -71,10 +71,6 @@ class EpochCost:
     migration_ns: float
     fault_ns: float
 
-    @property
-    def total_ns(self) -> float:
-        return self.access_ns + self.migration_ns + self.fault_ns
-
 
 class CostModel:
     """Latency matrix and bandwidths of a topology, with ``params`` applied."""

@@ -125,7 +125,7 @@ PLOT_CAPTIONS = {
 def sim_report(summary: Mapping[str, Any], parameters: Mapping[str, Any],
                plots: Mapping[str, bytes]) -> str:
     """The page of one replay: its parameters, the summary table and the plots
-    (``plots``: name -> PNG bytes, names as in ``pagemig.sim.plots.PLOTS``)."""
+    (``plots``: name -> PNG bytes, names as ``pagemig.sim.plots.figures`` gives them)."""
     sections = [
         Section("Parameters", definitions(parameters)),
         Section("Summary", table(["metric", "value"], summary_rows(summary))),

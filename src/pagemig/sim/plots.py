@@ -103,11 +103,8 @@ def _stacked_steps(cols: dict[str, np.ndarray], series: list[tuple[str, np.ndarr
     return fig
 
 
-PLOTS = {"heatmap": heatmap, "residency": residency, "migrations": migrations, "time": time_breakdown}
-
-
 def figures(cols: dict[str, np.ndarray], heat: np.ndarray, label: str = "") -> dict[str, Any]:
-    """Every plot of a replay, by name (the keys of ``PLOTS``)."""
+    """Every plot of a replay, by name: heatmap, residency, migrations, time."""
     suffix = f" ({label})" if label else ""
     return {
         "heatmap": heatmap(cols, heat, f"Access heatmap{suffix}"),

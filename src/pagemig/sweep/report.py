@@ -31,8 +31,6 @@ METRICS = {  # column: True when higher is better
     "fast_tier_ratio": True,
     "migrations_attempted": False,
 }
-TABLE_COLUMNS = ("local_ratio", "fast_tier_ratio", "migrations_attempted", "migrations_failed",
-                 "modelled_time_s_total")
 
 
 def load_rows(out_dir: Path) -> list[dict[str, Any]]:
